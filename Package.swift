@@ -1,0 +1,105 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "swetcd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swetcd", targets: ["swetcd"]),
+        .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "EtcdProto", targets: ["EtcdProto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Generated protobuf and gRPC code (scripts/generate-protos.sh); nothing hand-written.
+        .target(
+            name: "EtcdProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Raft as a pure, deterministic state machine: no clocks, threads, sockets or files.
+        .target(name: "Raft", swiftSettings: swiftSettings),
+        // Segmented, checksummed write-ahead log of Raft entries and hard state.
+        .target(name: "WAL", dependencies: ["Raft"], swiftSettings: swiftSettings),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The backend: bucketed key-value tables in SQLite, written in batches.
+        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        // Multi-version key-value store: revisions, key index, ranges, txns, compaction.
+        .target(name: "MVCC", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        // The member: bootstrap, the proposal/log/apply loop, request semantics.
+        .target(
+            name: "EtcdServer",
+            dependencies: [
+                "EtcdProto", "Raft", "WAL", "Storage", "MVCC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // gRPC services, the HTTP endpoints on the client port.
+        .target(
+            name: "EtcdAPI",
+            dependencies: [
+                "EtcdServer", "EtcdProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swetcd",
+            dependencies: [
+                "EtcdAPI", "EtcdServer",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "WALTests", dependencies: ["WAL", "Raft"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EtcdServerTests",
+            dependencies: ["EtcdServer", "EtcdProto", "MVCC"],
+            swiftSettings: swiftSettings
+        ),
+        // Spawning and stopping server processes, free ports, locating binaries.
+        .target(name: "SwetcdTestSupport", path: "Tests/SwetcdTestSupport", swiftSettings: swiftSettings),
+        // The real etcdctl against the real etcd and against swetcd, outputs compared.
+        .testTarget(
+            name: "DifferentialTests", dependencies: ["SwetcdTestSupport"], exclude: ["Scripts", "README.md"],
+            swiftSettings: swiftSettings),
+        // End-to-end tests that spawn swetcd processes and talk gRPC to them.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "EtcdProto", "SwetcdTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

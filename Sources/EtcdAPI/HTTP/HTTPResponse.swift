@@ -1,0 +1,43 @@
+import NIOCore
+import NIOHTTP1
+
+/// A complete HTTP/1.1 response to write.
+struct HTTPResponse: Sendable {
+    var status: HTTPResponseStatus
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+
+    init(status: HTTPResponseStatus, contentType: String, body: String) {
+        self.status = status
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        self.headers = headers
+        self.body = ByteBuffer(string: body)
+    }
+
+    static func json(_ body: String, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: body)
+    }
+
+    static func text(_ body: String, status: HTTPResponseStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: body)
+    }
+
+    static let notFound = text("404 page not found\n", status: .notFound)
+
+    static func methodNotAllowed(allow: String) -> HTTPResponse {
+        var response = text("Method Not Allowed\n", status: .methodNotAllowed)
+        response.headers.add(name: "Allow", value: allow)
+        return response
+    }
+}
+
+/// A complete HTTP/1.1 request as read from the connection.
+struct HTTPRequest: Sendable {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+
+    /// The path without the query string.
+    var path: Substring { head.uri.split(separator: "?", maxSplits: 1).first ?? "" }
+}

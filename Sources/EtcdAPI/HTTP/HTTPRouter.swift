@@ -1,0 +1,33 @@
+import EtcdProto
+import EtcdServer
+import Foundation
+
+/// The HTTP endpoints etcd serves next to gRPC on its client port.
+struct HTTPRouter: Sendable {
+    let server: EtcdServer
+
+    func respond(to request: HTTPRequest) async -> HTTPResponse {
+        switch request.path {
+        case "/health":
+            guard request.head.method == .GET else { return .methodNotAllowed(allow: "GET") }
+            return await health()
+        case "/version":
+            guard request.head.method == .GET else { return .methodNotAllowed(allow: "GET") }
+            return .json(#"{"etcdserver":"\#(ServerVersion.server)","etcdcluster":"\#(server.membership.version ?? "not_decided")"}"#)
+        default:
+            return .notFound
+        }
+    }
+
+    /// etcd 3.5's /health: healthy when a linearizable read of the key "health" succeeds.
+    private func health() async -> HTTPResponse {
+        var probe = Etcdserverpb_RangeRequest()
+        probe.key = Data("health".utf8)
+        do {
+            _ = try await server.range(probe)
+            return .text(#"{"health":"true","reason":""}"#)
+        } catch {
+            return .text(#"{"health":"false","reason":"QGET ERROR:\#(error.message)"}"#, status: .serviceUnavailable)
+        }
+    }
+}

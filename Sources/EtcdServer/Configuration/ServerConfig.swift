@@ -1,0 +1,109 @@
+/// Everything a member is started with, parsed and validated from etcd's flags.
+public struct ServerConfig: Sendable {
+    public var name = "default"
+    public var dataDirectory = "default.etcd"
+    public var listenClientURLs: [ServiceURL]
+    public var advertiseClientURLs: [ServiceURL]
+    public var listenPeerURLs: [ServiceURL]
+    public var initialAdvertisePeerURLs: [ServiceURL]
+    /// name → peer URLs of every member the cluster starts with.
+    public var initialCluster: [(name: String, peerURLs: [ServiceURL])]
+    public var initialClusterToken = "etcd-cluster"
+    public var initialClusterStateNew = true
+    public var maxTxnOps = 128
+    public var maxRequestBytes = 1_572_864
+    public var logLevel = "info"
+
+    /// Defaults identical to etcd's.
+    public init() {
+        let client = try! ServiceURL("http://localhost:2379", flag: "listen-client-urls")
+        let peer = try! ServiceURL("http://localhost:2380", flag: "listen-peer-urls")
+        listenClientURLs = [client]
+        advertiseClientURLs = [client]
+        listenPeerURLs = [peer]
+        initialAdvertisePeerURLs = [peer]
+        initialCluster = [("default", [peer])]
+    }
+
+    /// The flags `swetcd` accepts, with etcd's names and defaults.
+    public static let flags = FlagParser(flags: [
+        .init("name", default: "default", usage: "Human-readable name for this member."),
+        .init("data-dir", usage: "Path to the data directory (default ${name}.etcd)."),
+        .init("listen-client-urls", default: "http://localhost:2379", usage: "List of URLs to listen on for client traffic."),
+        .init("advertise-client-urls", default: "http://localhost:2379", usage: "List of this member's client URLs to advertise to the public."),
+        .init("listen-peer-urls", default: "http://localhost:2380", usage: "List of URLs to listen on for peer traffic."),
+        .init("initial-advertise-peer-urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster."),
+        .init("initial-cluster", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping."),
+        .init("initial-cluster-token", default: "etcd-cluster", usage: "Initial cluster token for the etcd cluster during bootstrap."),
+        .init("initial-cluster-state", default: "new", usage: "Initial cluster state ('new' or 'existing')."),
+        .init("max-txn-ops", default: "128", usage: "Maximum number of operations permitted in a transaction."),
+        .init("max-request-bytes", default: "1572864", usage: "Maximum client request size in bytes the server will accept."),
+        .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
+        .init("version", isBoolean: true, usage: "Print the version and exit."),
+        .init("help", isBoolean: true, usage: "Show this help and exit."),
+    ])
+
+    /// Builds a configuration from parsed flags, validating it the way etcd does.
+    public init(_ values: FlagParser.Values) throws {
+        self.init()
+        name = values.string("name")
+        dataDirectory = values.isSet("data-dir") ? values.string("data-dir") : "\(name).etcd"
+        listenClientURLs = try ServiceURL.list(values.string("listen-client-urls"), flag: "listen-client-urls")
+        advertiseClientURLs = try ServiceURL.list(values.string("advertise-client-urls"), flag: "advertise-client-urls")
+        listenPeerURLs = try ServiceURL.list(values.string("listen-peer-urls"), flag: "listen-peer-urls")
+        initialAdvertisePeerURLs = try ServiceURL.list(values.string("initial-advertise-peer-urls"), flag: "initial-advertise-peer-urls")
+        initialClusterToken = values.string("initial-cluster-token")
+        switch values.string("initial-cluster-state") {
+        case "new": initialClusterStateNew = true
+        case "existing": initialClusterStateNew = false
+        case let other: throw ConfigError("unexpected clusterState \"\(other)\" (--initial-cluster-state must be new or existing)")
+        }
+        maxTxnOps = Int(try values.unsigned("max-txn-ops"))
+        maxRequestBytes = Int(try values.unsigned("max-request-bytes"))
+        logLevel = values.string("log-level")
+        guard ["debug", "info", "warn", "error", "dpanic", "panic", "fatal"].contains(logLevel) else {
+            throw ConfigError("unknown log level \"\(logLevel)\" (--log-level takes debug, info, warn, error, panic or fatal)")
+        }
+        if listenClientURLs.isEmpty { throw ConfigError("--listen-client-urls must name at least one URL") }
+        if values.isSet("listen-client-urls") && !values.isSet("advertise-client-urls") {
+            throw ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly")
+        }
+
+        // Like etcd: a member not called "default" with the default --initial-cluster starts
+        // a cluster of itself at its advertised peer URLs.
+        var clusterText = values.string("initial-cluster")
+        if name != "default" && !values.isSet("initial-cluster") {
+            clusterText = initialAdvertisePeerURLs.map { "\(name)=\($0.text)" }.joined(separator: ",")
+        }
+        initialCluster = try Self.parseInitialCluster(clusterText)
+        let ownURLs = initialCluster.filter { $0.name == name }.flatMap(\.peerURLs)
+        guard !ownURLs.isEmpty else {
+            throw ConfigError("couldn't find local name \"\(name)\" in the initial cluster configuration (--initial-cluster=\(clusterText))")
+        }
+        if Set(ownURLs.map(\.text)) != Set(initialAdvertisePeerURLs.map(\.text)) {
+            throw ConfigError(
+                "--initial-cluster has \(name)=\(ownURLs.map(\.text).sorted().joined(separator: ",")) but missing from --initial-advertise-peer-urls=\(initialAdvertisePeerURLs.map(\.text).joined(separator: ","))")
+        }
+    }
+
+    /// Parses `name1=url1,name2=url2,...` (a name may appear with several URLs).
+    static func parseInitialCluster(_ text: String) throws -> [(name: String, peerURLs: [ServiceURL])] {
+        var order: [String] = []
+        var urls: [String: [ServiceURL]] = [:]
+        for part in text.split(separator: ",") {
+            guard let equals = part.firstIndex(of: "=") else {
+                throw ConfigError("--initial-cluster: \"\(part)\" is not name=URL")
+            }
+            let memberName = String(part[..<equals])
+            let url = try ServiceURL(String(part[part.index(after: equals)...]), flag: "initial-cluster")
+            if urls[memberName] == nil { order.append(memberName) }
+            urls[memberName, default: []].append(url)
+        }
+        return order.map { ($0, urls[$0]!) }
+    }
+
+    /// This member's directory of WAL and backend files.
+    public var memberDirectory: String { dataDirectory + "/member" }
+    public var walDirectory: String { memberDirectory + "/wal" }
+    public var backendPath: String { memberDirectory + "/snap/db" }
+}

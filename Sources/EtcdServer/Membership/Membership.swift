@@ -1,0 +1,97 @@
+import EtcdProto
+import Foundation
+import Storage
+import Synchronization
+
+/// One member of the cluster as the cluster knows it.
+public struct Member: Sendable, Equatable {
+    public var id: UInt64
+    /// Empty until the member has started and published itself.
+    public var name: String
+    public var peerURLs: [String]
+    public var clientURLs: [String]
+    public var isLearner: Bool
+
+    public init(id: UInt64, name: String = "", peerURLs: [String], clientURLs: [String] = [], isLearner: Bool = false) {
+        self.id = id
+        self.name = name
+        self.peerURLs = peerURLs
+        self.clientURLs = clientURLs
+        self.isLearner = isLearner
+    }
+}
+
+/// The cluster's membership and version (etcd's RaftCluster): changed only by applying log
+/// entries, persisted in the backend in the same batch, read by anyone.
+public final class Membership: Sendable {
+    public let clusterID: UInt64
+    private struct State {
+        var members: [UInt64: Member] = [:]
+        var version: String?
+    }
+    private let state = Mutex(State())
+    private static let versionKey = Array("clusterVersion".utf8)
+
+    init(clusterID: UInt64) {
+        self.clusterID = clusterID
+    }
+
+    /// Loads what earlier runs applied.
+    func load(from reader: BackendReader) throws {
+        var members: [UInt64: Member] = [:]
+        try reader.forEach(.members, from: [], to: nil) { _, value in
+            let stored = try Swetcdpb_StoredMember(serializedBytes: Array(value))
+            members[stored.id] = Member(
+                id: stored.id, name: stored.name, peerURLs: stored.peerUrls, clientURLs: stored.clientUrls,
+                isLearner: stored.isLearner)
+            return true
+        }
+        let version = try reader.get(.cluster, Self.versionKey).map { String(decoding: $0, as: UTF8.self) }
+        state.withLock {
+            $0.members = members
+            $0.version = version
+        }
+    }
+
+    /// Members ordered by ID, as etcd lists them.
+    public var members: [Member] {
+        state.withLock { $0.members.values.sorted { $0.id < $1.id } }
+    }
+
+    public func member(_ id: UInt64) -> Member? {
+        state.withLock { $0.members[id] }
+    }
+
+    /// The agreed cluster version, nil before the first member decided it.
+    public var version: String? { state.withLock { $0.version } }
+
+    func add(_ member: Member, in batch: BatchTransaction) throws {
+        try persist(member, in: batch)
+        state.withLock { $0.members[member.id] = member }
+    }
+
+    /// Records a member's name and client URLs; false when the member is unknown.
+    func setAttributes(of id: UInt64, name: String, clientURLs: [String], in batch: BatchTransaction) throws -> Bool {
+        guard var member = self.member(id) else { return false }
+        member.name = name
+        member.clientURLs = clientURLs
+        try persist(member, in: batch)
+        state.withLock { $0.members[id] = member }
+        return true
+    }
+
+    func setVersion(_ version: String, in batch: BatchTransaction) throws {
+        try batch.put(.cluster, Self.versionKey, Array(version.utf8))
+        state.withLock { $0.version = version }
+    }
+
+    private func persist(_ member: Member, in batch: BatchTransaction) throws {
+        var stored = Swetcdpb_StoredMember()
+        stored.id = member.id
+        stored.name = member.name
+        stored.peerUrls = member.peerURLs
+        stored.clientUrls = member.clientURLs
+        stored.isLearner = member.isLearner
+        try batch.put(.members, Array(MemberIdentity.hex(member.id).utf8), try stored.serializedBytes())
+    }
+}

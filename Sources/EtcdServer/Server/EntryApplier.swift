@@ -1,0 +1,147 @@
+import EtcdProto
+import Foundation
+import Logging
+import MVCC
+import Raft
+import Storage
+
+/// Applies committed log entries, strictly in order, to the store, the membership and the
+/// rest of the state machine. Runs on the log loop's thread only. One call applies a whole
+/// batch of entries and commits the backend once; only then are the waiting clients given
+/// their results, so a client never sees an answer whose effect a later read could miss.
+final class EntryApplier {
+    let store: KVStore
+    let backend: Backend
+    let membership: Membership
+    let waits: WaitRegistry
+    let logger: Logger
+    let localMemberID: UInt64
+    private let kv: KVApplier
+    /// Index of the last entry applied (and committed to the backend).
+    private(set) var appliedIndex: UInt64
+    /// Called after each applied batch, with the new applied index.
+    var onApplied: (@Sendable (UInt64) -> Void)?
+    /// Called once this member's attributes were applied (the member has "published" itself).
+    var onPublished: (@Sendable () -> Void)?
+
+    static let consistentIndexKey = Array("consistent_index".utf8)
+
+    init(store: KVStore, backend: Backend, membership: Membership, waits: WaitRegistry, localMemberID: UInt64, logger: Logger) throws {
+        self.store = store
+        self.backend = backend
+        self.membership = membership
+        self.waits = waits
+        self.localMemberID = localMemberID
+        self.logger = logger
+        kv = KVApplier(leaseExists: { _ in false })
+        appliedIndex = try Self.readConsistentIndex(backend.batch)
+    }
+
+    /// The index of the last entry the backend has applied, 0 for a new backend.
+    static func readConsistentIndex(_ reader: BackendReader) throws -> UInt64 {
+        guard let bytes = try reader.get(.meta, consistentIndexKey) else { return 0 }
+        guard bytes.count == 8 else { throw MVCCError.corrupt("consistent_index has \(bytes.count) bytes") }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Applies `entries` (those at or below the applied index are skipped, as after a
+    /// restart), commits the backend, then answers the waiting clients.
+    func apply(_ entries: [Entry]) throws {
+        var results: [(UInt64, Result<ApplyResult, EtcdError>)] = []
+        var last = appliedIndex
+        for entry in entries where entry.index > appliedIndex {
+            precondition(entry.index == last + 1, "apply: entry \(entry.index) does not follow \(last)")
+            last = entry.index
+            switch entry.type {
+            case .normal:
+                guard !entry.data.isEmpty else { continue }
+                let request = try Swetcdpb_InternalRequest(serializedBytes: entry.data)
+                let result = try applyRequest(request)
+                if request.header.id != 0 { results.append((request.header.id, result)) }
+            case .confChange, .confChangeV2:
+                try applyMembershipChange(entry)
+            }
+        }
+        guard last > appliedIndex else { return }
+        try backend.batch.put(.meta, Self.consistentIndexKey, Self.bigEndian(last))
+        try store.commit()
+        appliedIndex = last
+        for (id, result) in results { waits.trigger(id, result) }
+        onApplied?(last)
+    }
+
+    private func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
+        switch request.request {
+        case .put(let put):
+            return writeTxn { txn throws(EtcdError) in try .put(kv.checkedPut(put, in: txn)) }
+        case .deleteRange(let delete):
+            return writeTxn { txn throws(EtcdError) in try .deleteRange(kv.deleteRange(delete, in: txn)) }
+        case .txn(let request):
+            return writeTxn { txn throws(EtcdError) in try .txn(kv.txn(request, view: txn, writer: txn)) }
+        case .compaction(let compaction):
+            do {
+                try store.compact(compaction.revision)
+            } catch let error as MVCCError {
+                return .failure(EtcdError(error))
+            }
+            var response = Etcdserverpb_CompactionResponse()
+            response.header.revision = store.currentRevision
+            logger.info("finished scheduled compaction", metadata: ["compact-revision": "\(compaction.revision)"])
+            return .success(.compaction(response))
+        case .memberAttributes(let attributes):
+            let known = try membership.setAttributes(
+                of: attributes.memberID, name: attributes.name, clientURLs: attributes.clientUrls, in: backend.batch)
+            if known && attributes.memberID == localMemberID {
+                logger.info(
+                    "published local member to cluster through raft",
+                    metadata: [
+                        "local-member-id": "\(MemberIdentity.hex(localMemberID))",
+                        "local-member-attributes": "{Name:\(attributes.name) ClientURLs:[\(attributes.clientUrls.joined(separator: " "))]}",
+                        "cluster-id": "\(MemberIdentity.hex(membership.clusterID))",
+                    ])
+                onPublished?()
+            }
+            return .success(.none)
+        case .clusterVersion(let version):
+            let initial = membership.version == nil
+            try membership.setVersion(version.version, in: backend.batch)
+            if initial {
+                logger.info("set initial cluster version", metadata: ["cluster-version": "\(version.version)"])
+            }
+            logger.info("enabled capabilities for version", metadata: ["cluster-version": "\(version.version)"])
+            return .success(.none)
+        case .leaseGrant, .leaseRevoke, .leaseCheckpoint, .alarm, nil:
+            return .failure(.notCapable)
+        }
+    }
+
+    /// Runs `body` in one MVCC write transaction (one revision at most).
+    private func writeTxn(_ body: (WriteTxn) throws(EtcdError) -> ApplyResult) -> Result<ApplyResult, EtcdError> {
+        let txn = store.write()
+        defer { txn.end() }
+        do {
+            return .success(try body(txn))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func applyMembershipChange(_ entry: Entry) throws {
+        let change = try MembershipChange(entryData: entry.data)
+        switch change {
+        case .add(let member):
+            try membership.add(member, in: backend.batch)
+            logger.info(
+                "added member",
+                metadata: [
+                    "cluster-id": "\(MemberIdentity.hex(membership.clusterID))",
+                    "added-peer-id": "\(MemberIdentity.hex(member.id))",
+                    "added-peer-peer-urls": "\(member.peerURLs)",
+                ])
+        }
+    }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Storage
+import Synchronization
+
+/// The multi-version key-value store (etcd's mvcc store): every write transaction creates
+/// a new revision; any revision since the last compaction can be read.
+///
+/// Writes (`write()`, `compact`, `commit`) come from one thread, the server's apply loop.
+/// Reads (`read`) may come from any thread at any time: they see the store as of the last
+/// `commit()`, through an SQLite snapshot, while the apply loop keeps writing.
+public final class KVStore: @unchecked Sendable {
+    // @unchecked: `currentRevision` is confined to the apply thread; shared state is atomic
+    // or guarded by `compactionLock`/the index's own lock.
+
+    let backend: Backend
+    let index = KeyIndexTree()
+    /// Readers hold it shared while they read; a compaction takes it exclusively only to
+    /// publish its revision, so no reader that passed the compaction check can lose data.
+    private let compactionLock = ReadWriteLock()
+    private let readableRevision: Atomic<Int64>
+    private let compactedRevision: Atomic<Int64>
+    /// The revision of the last finished write transaction, committed to the backend or not.
+    /// Apply thread only.
+    public private(set) var currentRevision: Int64
+
+    static let compactRevisionKey = Array("finishedCompactRev".utf8)
+    static let scheduledCompactRevisionKey = Array("scheduledCompactRev".utf8)
+
+    /// Opens the store on `backend`, rebuilding the key index from the stored history.
+    public init(backend: Backend) throws {
+        self.backend = backend
+        var compacted: Int64 = -1
+        if let stored = try backend.batch.withValue(.meta, Self.compactRevisionKey, { RevisionKey(bytes: $0) }) {
+            guard let stored else { throw MVCCError.corrupt("bad \(String(decoding: Self.compactRevisionKey, as: UTF8.self)) in meta bucket") }
+            compacted = stored.revision.main
+        }
+        var latest: Int64 = 1
+        let index = self.index
+        try backend.batch.forEach(.key, from: [], to: nil) { keyBytes, valueBytes in
+            guard let revisionKey = RevisionKey(bytes: keyBytes) else {
+                throw MVCCError.corrupt("bad revision key of \(keyBytes.count) bytes in key bucket")
+            }
+            let kv = try KeyValueCodec.decode(valueBytes)
+            let key = Array(kv.key)
+            latest = max(latest, revisionKey.revision.main)
+            if revisionKey.isTombstone {
+                index.tombstone(key, revisionKey.revision)
+            } else if index.contains(key) {
+                index.put(key, revisionKey.revision)
+            } else {
+                index.restore(
+                    key, created: Revision(main: kv.createRevision), modified: revisionKey.revision,
+                    version: kv.version)
+            }
+            return true
+        }
+        let current = max(latest, compacted)
+        currentRevision = current
+        readableRevision = Atomic(current)
+        compactedRevision = Atomic(compacted)
+    }
+
+    /// The newest revision readers can see.
+    public var revision: Int64 { readableRevision.load(ordering: .acquiring) }
+
+    /// The last compaction revision (-1 when never compacted).
+    public var compactRevision: Int64 { compactedRevision.load(ordering: .acquiring) }
+
+    /// Number of live and deleted-but-uncompacted keys in the index.
+    public var indexedKeyCount: Int { index.keyCount }
+
+    /// Runs `body` with a read view of the newest committed revision.
+    public func read<T>(_ body: (ReadView) throws -> T) throws -> T {
+        try compactionLock.withReadLock {
+            try backend.read { transaction in
+                let view = ReadTxn(store: self, reader: transaction, revision: revision)
+                return try body(view)
+            }
+        }
+    }
+
+    /// Starts a write transaction. Apply thread only; call `end()` when done.
+    public func write() -> WriteTxn {
+        WriteTxn(store: self, beginRevision: currentRevision)
+    }
+
+    func finishWrite(changed: Bool) {
+        if changed { currentRevision += 1 }
+    }
+
+    /// Commits everything written since the last commit to the backend and makes it visible
+    /// to readers. Apply thread only.
+    public func commit() throws {
+        try backend.commit()
+        readableRevision.store(currentRevision, ordering: .releasing)
+    }
+
+    /// Discards history before `rev` (etcd's compaction): the index forgets it at once and
+    /// the backend rows are deleted in the current batch. Apply thread only.
+    public func compact(_ rev: Int64) throws {
+        guard rev > compactRevision else { throw MVCCError.compacted }
+        guard rev <= currentRevision else { throw MVCCError.futureRevision }
+        compactionLock.withWriteLock {
+            compactedRevision.store(rev, ordering: .releasing)
+        }
+        let revisionBytes = RevisionKey(Revision(main: rev)).bytes
+        try backend.batch.put(.meta, Self.scheduledCompactRevisionKey, revisionBytes)
+        let kept = index.compact(atRev: rev)
+        var doomed: [[UInt8]] = []
+        try backend.batch.forEach(.key, from: [], to: RevisionKey.lowerBound(main: rev + 1)) { keyBytes, _ in
+            if let revisionKey = RevisionKey(bytes: keyBytes), !kept.contains(revisionKey.revision) {
+                doomed.append(Array(keyBytes))
+            }
+            return true
+        }
+        for key in doomed {
+            try backend.batch.delete(.key, key)
+        }
+        try backend.batch.put(.meta, Self.compactRevisionKey, revisionBytes)
+    }
+
+    /// etcd's HashKV: a CRC-32C over the key bucket up to `rev` (0 = newest), skipping what a
+    /// compaction at `rev` would drop, so members with equal histories hash equally.
+    public func hash(atRevision rev: Int64) throws -> (hash: UInt32, revision: Int64, compactRevision: Int64) {
+        try compactionLock.withReadLock {
+            let current = revision
+            let compacted = compactRevision
+            if rev > 0 && rev <= compacted { throw MVCCError.compacted }
+            if rev > current { throw MVCCError.futureRevision }
+            let target = rev == 0 ? current : rev
+            let kept = index.keep(atRev: target)
+            let lower = Revision(main: compacted + 1)
+            var crc = CRC32C()
+            crc.update(Array(Bucket.key.name.utf8))
+            try backend.read { transaction in
+                try transaction.forEach(.key, from: [], to: RevisionKey.lowerBound(main: target + 1)) { keyBytes, valueBytes in
+                    guard let revisionKey = RevisionKey(bytes: keyBytes) else { return true }
+                    if revisionKey.revision < lower, !kept.isEmpty, !kept.contains(revisionKey.revision) {
+                        return true
+                    }
+                    crc.update(keyBytes)
+                    crc.update(valueBytes)
+                    return true
+                }
+            }
+            return (crc.value, current, compacted)
+        }
+    }
+
+    /// Reads the key-values for `range` at `curRev` through `reader` (etcd's rangeKeys).
+    func rangeKeys(
+        _ range: KeyRange, atRevision curRev: Int64, options: RangeOptions, reader: BackendReader
+    ) throws -> RangeResult {
+        var rev = options.revision
+        if rev > curRev { throw MVCCError.futureRevision }
+        if rev <= 0 { rev = curRev }
+        if rev < compactRevision { throw MVCCError.compacted }
+
+        let limit = options.countOnly ? 1 : options.limit
+        let found = index.revisions(range, atRev: rev, limit: limit)
+        if options.countOnly || found.total == 0 {
+            return RangeResult(kvs: [], count: found.total, revision: curRev)
+        }
+        var kvs: [KeyValue] = []
+        kvs.reserveCapacity(found.revisions.count)
+        for revision in found.revisions {
+            let kv = try reader.withValue(.key, RevisionKey(revision).bytes) { try KeyValueCodec.decode($0) }
+            guard let kv else {
+                throw MVCCError.corrupt("revision \(revision) is in the index but not in the backend")
+            }
+            kvs.append(kv)
+        }
+        return RangeResult(kvs: kvs, count: found.total, revision: curRev)
+    }
+}
+
+/// A read-only view at a fixed revision, backed by a backend read transaction.
+struct ReadTxn: ReadView {
+    let store: KVStore
+    let reader: BackendReader
+    let revision: Int64
+
+    var firstRevision: Int64 { store.compactRevision }
+
+    func range(_ range: KeyRange, options: RangeOptions) throws -> RangeResult {
+        try store.rangeKeys(range, atRevision: revision, options: options, reader: reader)
+    }
+}

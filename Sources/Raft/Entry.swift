@@ -1,0 +1,25 @@
+/// What a log entry carries: an opaque proposal, or a change to the cluster configuration.
+public enum EntryType: UInt8, Sendable, Hashable {
+    /// Application data (for swetcd: an encoded client request); empty data marks a
+    /// leader's no-op entry at the start of its term.
+    case normal = 0
+    /// A single-step configuration change (`ConfChange`, encoded in `data`).
+    case confChange = 1
+    /// A joint-consensus capable configuration change (`ConfChangeV2`, encoded in `data`).
+    case confChangeV2 = 2
+}
+
+/// One record of the replicated log.
+public struct Entry: Sendable, Hashable {
+    public var term: UInt64
+    public var index: UInt64
+    public var type: EntryType
+    public var data: [UInt8]
+
+    public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: [UInt8] = []) {
+        self.term = term
+        self.index = index
+        self.type = type
+        self.data = data
+    }
+}

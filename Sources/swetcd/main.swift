@@ -1,0 +1,81 @@
+import Dispatch
+import EtcdAPI
+import EtcdServer
+import Foundation
+import Logging
+
+// swetcd: an etcd-compatible member. Takes etcd's flags (and ETCD_* variables), logs like
+// etcd, serves the v3 API on --listen-client-urls.
+
+let parser = ServerConfig.flags
+let values: FlagParser.Values
+do {
+    values = try parser.parse(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n\(parser.usage(command: "swetcd"))\n".utf8))
+    exit(2)
+}
+if values.bool("help") {
+    print(parser.usage(command: "swetcd"))
+    exit(0)
+}
+if values.bool("version") {
+    print("etcd Version: \(ServerVersion.server)\nswetcd Version: \(ServerVersion.swetcd)")
+    exit(0)
+}
+
+let config: ServerConfig
+do {
+    config = try ServerConfig(values)
+} catch {
+    FileHandle.standardError.write(Data("swetcd: \(error)\n".utf8))
+    exit(1)
+}
+
+LoggingSystem.bootstrap { _ in JSONLogHandler(level: Logger.Level(etcdName: config.logLevel)) }
+let logger = Logger(label: "swetcd")
+for variable in values.unrecognizedEnvironment {
+    logger.warning("unrecognized environment variable", metadata: ["environment-variable": "\(variable)"])
+}
+logger.info(
+    "starting an etcd server",
+    metadata: [
+        "etcd-version": "\(ServerVersion.server)", "swetcd-version": "\(ServerVersion.swetcd)", "name": "\(config.name)",
+        "data-dir": "\(config.dataDirectory)",
+        "listen-client-urls": "\(config.listenClientURLs.map(\.text))",
+        "advertise-client-urls": "\(config.advertiseClientURLs.map(\.text))",
+        "initial-cluster": "\(config.initialCluster.map { "\($0.name)=\($0.peerURLs.map(\.text).joined(separator: ","))" })",
+        "max-txn-ops": "\(config.maxTxnOps)", "max-request-bytes": "\(config.maxRequestBytes)",
+    ])
+
+let server: EtcdServer
+do {
+    server = try EtcdServer.start(config: config, logger: logger)
+} catch {
+    logger.critical("failed to start etcd server", metadata: ["error": "\(error)"])
+    FileHandle.standardError.write(Data("swetcd: \(error)\n".utf8))
+    exit(1)
+}
+
+// SIGINT/SIGTERM: finish what is in flight, close the WAL and backend, exit cleanly.
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+let signalQueue = DispatchQueue(label: "swetcd-signals")
+let signalSources = [SIGINT, SIGTERM].map { number in
+    let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+    source.setEventHandler {
+        logger.info("received signal; shutting down", metadata: ["signal": "\(number == SIGINT ? "interrupt" : "terminated")"])
+        server.stop()
+        exit(0)
+    }
+    source.resume()
+    return source
+}
+
+do {
+    try await ClientServer(server: server, logger: logger).run()
+} catch {
+    logger.critical("client listener failed", metadata: ["error": "\(error)"])
+    server.stop()
+    exit(1)
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs swetcd's whole test suite: unit tests, simulations, and the end-to-end tests that
+# drive swetcd and the real etcd with the real etcdctl. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} (the reference etcd the differential tests compare against)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+
+swift build --build-tests
+swift test --skip-build
