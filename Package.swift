@@ -42,11 +42,13 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         // Multi-version key-value store: revisions, key index, ranges, txns, compaction.
         .target(name: "MVCC", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        // Leases: grant/revoke through the log, time kept by the leader, keys attached.
+        .target(name: "Lease", dependencies: ["Storage", "MVCC"], swiftSettings: swiftSettings),
         // The member: bootstrap, the proposal/log/apply loop, request semantics.
         .target(
             name: "EtcdServer",
             dependencies: [
-                "EtcdProto", "Raft", "WAL", "Storage", "MVCC",
+                "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -63,6 +65,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -79,6 +82,7 @@ let package = Package(
         .testTarget(name: "WALTests", dependencies: ["WAL", "Raft"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",
             dependencies: ["EtcdServer", "EtcdProto", "MVCC"],

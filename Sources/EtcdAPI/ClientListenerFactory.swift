@@ -12,6 +12,9 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
     let eventLoopGroup: any EventLoopGroup
     let router: HTTPRouter
     let maxHTTPBodyBytes: Int
+    /// Whether HTTP/1.1 is served next to gRPC (etcd stops doing so when
+    /// `--listen-client-http-urls` moves it to its own addresses).
+    let servesHTTP: Bool
 
     func makeListeningChannel(
         listenerConfigurator: HTTP2ServerTransport.ListenerConfigurator,
@@ -19,12 +22,14 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
     ) async throws -> NIOAsyncChannel<HTTP2ServerTransport.ConnectionConfigurator.ConnectionChannel, Never> {
         let router = self.router
         let maxBody = maxHTTPBodyBytes
+        let servesHTTP = self.servesHTTP
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in listenerConfigurator.configure(channel: channel) }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 connectionConfigurator.configure(channel: channel, tls: .none).flatMapThrowing { connection in
+                    guard servesHTTP else { return connection }
                     let gate = GRPCGate()
                     let sniffer = ProtocolSniffer(gate: gate) {
                         [

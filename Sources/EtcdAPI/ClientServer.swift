@@ -30,6 +30,10 @@ public struct ClientServer: Sendable {
 
         let services: [any RegistrableRPCService] = [
             KVService(server: server),
+            WatchService(server: server),
+            LeaseService(server: server),
+            LockService(server: server),
+            ElectionService(server: server),
             MaintenanceService(server: server),
             ClusterService(server: server),
         ]
@@ -37,13 +41,23 @@ public struct ClientServer: Sendable {
             HTTP2ServerTransport.Custom(
                 listenerFactory: ClientListenerFactory(
                     host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: HTTPRouter(server: server),
-                    maxHTTPBodyBytes: config.maxRequestBytes + 512 * 1024),
+                    maxHTTPBodyBytes: config.maxRequestBytes + 512 * 1024, servesHTTP: config.listenClientHTTPURLs.isEmpty),
                 config: transportConfig)
         }
         try await withThrowingDiscardingTaskGroup { group in
             for transport in transports {
                 group.addTask {
                     try await GRPCServer(transport: transport, services: services).serve()
+                }
+            }
+            for url in config.listenClientHTTPURLs {
+                let listener = HTTPOnlyListener(
+                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: HTTPRouter(server: server),
+                    maxBodyBytes: config.maxRequestBytes + 512 * 1024)
+                group.addTask {
+                    try await listener.run {
+                        logger.info("serving HTTP client traffic", metadata: ["address": "\(url.hostPort)"])
+                    }
                 }
             }
             for (url, transport) in zip(config.listenClientURLs, transports) {

@@ -55,6 +55,7 @@ public struct EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // Server state.
     public static let noLeader = EtcdError(.unavailable, "etcdserver: no leader")
+    public static let notLeader = EtcdError(.failedPrecondition, "etcdserver: not leader")
     public static let stopped = EtcdError(.unavailable, "etcdserver: server stopped")
     public static let timeout = EtcdError(.unavailable, "etcdserver: request timed out")
     public static let notCapable = EtcdError(.unavailable, "etcdserver: not capable")

@@ -14,6 +14,13 @@ public final class KVStore: @unchecked Sendable {
 
     let backend: Backend
     let index = KeyIndexTree()
+    /// Delivers committed changes to watchers.
+    public let watchable: WatchableStore
+    /// Where lease attachments are recorded (the lessor), if leases are in use.
+    let leases: LeaseAttachments?
+    /// Events of write transactions applied since the last commit, by revision.
+    /// Apply thread only.
+    private var uncommittedEvents: [(revision: Int64, events: [Event])] = []
     /// Readers hold it shared while they read; a compaction takes it exclusively only to
     /// publish its revision, so no reader that passed the compaction check can lose data.
     private let compactionLock = ReadWriteLock()
@@ -26,9 +33,11 @@ public final class KVStore: @unchecked Sendable {
     static let compactRevisionKey = Array("finishedCompactRev".utf8)
     static let scheduledCompactRevisionKey = Array("scheduledCompactRev".utf8)
 
-    /// Opens the store on `backend`, rebuilding the key index from the stored history.
-    public init(backend: Backend) throws {
+    /// Opens the store on `backend`, rebuilding the key index from the stored history and
+    /// re-attaching keys to their leases in `leases`.
+    public init(backend: Backend, leases: LeaseAttachments? = nil) throws {
         self.backend = backend
+        self.leases = leases
         var compacted: Int64 = -1
         if let stored = try backend.batch.withValue(.meta, Self.compactRevisionKey, { RevisionKey(bytes: $0) }) {
             guard let stored else { throw MVCCError.corrupt("bad \(String(decoding: Self.compactRevisionKey, as: UTF8.self)) in meta bucket") }
@@ -36,6 +45,7 @@ public final class KVStore: @unchecked Sendable {
         }
         var latest: Int64 = 1
         let index = self.index
+        var keyLeases: [[UInt8]: Int64] = [:]
         try backend.batch.forEach(.key, from: [], to: nil) { keyBytes, valueBytes in
             guard let revisionKey = RevisionKey(bytes: keyBytes) else {
                 throw MVCCError.corrupt("bad revision key of \(keyBytes.count) bytes in key bucket")
@@ -44,8 +54,12 @@ public final class KVStore: @unchecked Sendable {
             let key = Array(kv.key)
             latest = max(latest, revisionKey.revision.main)
             if revisionKey.isTombstone {
+                keyLeases.removeValue(forKey: key)
                 index.tombstone(key, revisionKey.revision)
-            } else if index.contains(key) {
+                return true
+            }
+            keyLeases[key] = kv.lease == 0 ? nil : kv.lease
+            if index.contains(key) {
                 index.put(key, revisionKey.revision)
             } else {
                 index.restore(
@@ -58,6 +72,38 @@ public final class KVStore: @unchecked Sendable {
         currentRevision = current
         readableRevision = Atomic(current)
         compactedRevision = Atomic(compacted)
+        watchable = WatchableStore(revision: current, compactRevision: compacted) { [backend] from, through in
+            try Self.readEvents(backend: backend, from: from, through: through)
+        }
+        if let leases {
+            for (key, lease) in keyLeases { leases.attach(lease, key: key) }
+        }
+    }
+
+    /// Stops the watch machinery (the backend is closed by its owner).
+    public func close() {
+        watchable.stop()
+    }
+
+    /// The committed events of revisions `from...through`, in revision order.
+    static func readEvents(backend: Backend, from: Int64, through: Int64) throws -> [Event] {
+        try backend.read { transaction in
+            var events: [Event] = []
+            try transaction.forEach(
+                .key, from: RevisionKey.lowerBound(main: from), to: RevisionKey.lowerBound(main: through + 1)
+            ) { keyBytes, valueBytes in
+                guard let revisionKey = RevisionKey(bytes: keyBytes) else { return true }
+                var kv = try KeyValueCodec.decode(valueBytes)
+                if revisionKey.isTombstone {
+                    kv.modRevision = revisionKey.revision.main
+                    events.append(Event(kind: .delete, kv: kv))
+                } else {
+                    events.append(Event(kind: .put, kv: kv))
+                }
+                return true
+            }
+            return events
+        }
     }
 
     /// The newest revision readers can see.
@@ -84,8 +130,15 @@ public final class KVStore: @unchecked Sendable {
         WriteTxn(store: self, beginRevision: currentRevision)
     }
 
-    func finishWrite(changed: Bool) {
-        if changed { currentRevision += 1 }
+    func finishWrite(_ changes: [KeyValue]) {
+        guard !changes.isEmpty else { return }
+        currentRevision += 1
+        let events = changes.map { change in
+            change.createRevision == 0
+                ? Event(kind: .delete, kv: KeyValue(key: change.key, modRevision: currentRevision))
+                : Event(kind: .put, kv: change)
+        }
+        uncommittedEvents.append((currentRevision, events))
     }
 
     /// Commits everything written since the last commit to the backend and makes it visible
@@ -93,6 +146,10 @@ public final class KVStore: @unchecked Sendable {
     public func commit() throws {
         try backend.commit()
         readableRevision.store(currentRevision, ordering: .releasing)
+        if !uncommittedEvents.isEmpty {
+            watchable.notify(uncommittedEvents)
+            uncommittedEvents.removeAll(keepingCapacity: true)
+        }
     }
 
     /// Discards history before `rev` (etcd's compaction): the index forgets it at once and
@@ -103,6 +160,7 @@ public final class KVStore: @unchecked Sendable {
         compactionLock.withWriteLock {
             compactedRevision.store(rev, ordering: .releasing)
         }
+        watchable.compacted(at: rev)
         let revisionBytes = RevisionKey(Revision(main: rev)).bytes
         try backend.batch.put(.meta, Self.scheduledCompactRevisionKey, revisionBytes)
         let kept = index.compact(atRev: rev)

@@ -34,9 +34,11 @@ public final class WriteTxn: ReadView {
         let keyBytes = [UInt8](key)
         var created = newRevision
         var version: Int64 = 1
+        var oldLease: Int64 = 0
         if let existing = store.index.get(keyBytes, atRev: newRevision) {
             created = existing.created.main
             version = existing.version + 1
+            oldLease = store.leases?.lease(of: keyBytes) ?? 0
         }
         let revision = Revision(main: newRevision, sub: Int64(changes.count))
         let kv = KeyValue(
@@ -45,6 +47,10 @@ public final class WriteTxn: ReadView {
         try store.backend.batch.put(.key, RevisionKey(revision).bytes, KeyValueCodec.encode(kv))
         store.index.put(keyBytes, revision)
         changes.append(kv)
+        if let leases = store.leases {
+            if oldLease != 0 { leases.detach(oldLease, key: keyBytes) }
+            if lease != 0 { leases.attach(lease, key: keyBytes) }
+        }
         return newRevision
     }
 
@@ -59,6 +65,10 @@ public final class WriteTxn: ReadView {
             try store.backend.batch.put(.key, RevisionKey(revision, isTombstone: true).bytes, KeyValueCodec.encode(kv))
             store.index.tombstone(key, revision)
             changes.append(kv)
+            if let leases = store.leases {
+                let lease = leases.lease(of: key)
+                if lease != 0 { leases.detach(lease, key: key) }
+            }
         }
         return (Int64(keys.count), changes.isEmpty ? beginRevision : newRevision)
     }
@@ -67,6 +77,6 @@ public final class WriteTxn: ReadView {
     public func end() {
         guard !ended else { return }
         ended = true
-        store.finishWrite(changed: !changes.isEmpty)
+        store.finishWrite(changes)
     }
 }

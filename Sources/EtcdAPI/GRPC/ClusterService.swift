@@ -33,6 +33,8 @@ enum Unsupported {
     static let membershipChanges = RPCError(
         code: .unimplemented, message: "swetcd: membership changes are not supported yet (single-member cluster)")
 
+    static let authentication = RPCError(code: .unimplemented, message: "swetcd: authentication is not supported yet")
+
     static func feature(_ name: String) -> RPCError {
         RPCError(code: .unimplemented, message: "swetcd: \(name) is not supported yet")
     }

@@ -33,6 +33,25 @@ struct HTTPResponse: Sendable {
     }
 }
 
+/// Writes the pieces of a streamed response body, each flushed at once; waits until the
+/// client's connection took the previous piece (backpressure for slow readers).
+struct HTTPBodyWriter: Sendable {
+    let write: @Sendable (String) async throws -> Void
+}
+
+/// A response whose body is produced over time (a watch, a lease keep-alive).
+struct HTTPStreamingResponse: Sendable {
+    var status: HTTPResponseStatus = .ok
+    var headers: HTTPHeaders
+    var produce: @Sendable (HTTPBodyWriter) async throws -> Void
+}
+
+/// What a route answers: a whole response or a stream.
+enum HTTPReply: Sendable {
+    case complete(HTTPResponse)
+    case stream(HTTPStreamingResponse)
+}
+
 /// A complete HTTP/1.1 request as read from the connection.
 struct HTTPRequest: Sendable {
     var head: HTTPRequestHead

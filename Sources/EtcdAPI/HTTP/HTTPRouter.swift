@@ -6,16 +6,17 @@ import Foundation
 struct HTTPRouter: Sendable {
     let server: EtcdServer
 
-    func respond(to request: HTTPRequest) async -> HTTPResponse {
+    func respond(to request: HTTPRequest) async -> HTTPReply {
         switch request.path {
         case "/health":
-            guard request.head.method == .GET else { return .methodNotAllowed(allow: "GET") }
-            return await health()
+            guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
+            return .complete(await health())
         case "/version":
-            guard request.head.method == .GET else { return .methodNotAllowed(allow: "GET") }
-            return .json(#"{"etcdserver":"\#(ServerVersion.server)","etcdcluster":"\#(server.membership.version ?? "not_decided")"}"#)
+            guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
+            return .complete(.json(#"{"etcdserver":"\#(ServerVersion.server)","etcdcluster":"\#(server.membership.version ?? "not_decided")"}"#))
         default:
-            return .notFound
+            if let answer = await Gateway(server: server).respond(to: request) { return answer }
+            return .complete(.notFound)
         }
     }
 

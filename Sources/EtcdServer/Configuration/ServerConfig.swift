@@ -4,6 +4,8 @@ public struct ServerConfig: Sendable {
     public var dataDirectory = "default.etcd"
     public var listenClientURLs: [ServiceURL]
     public var advertiseClientURLs: [ServiceURL]
+    /// URLs serving only HTTP (etcd's `--listen-client-http-urls`).
+    public var listenClientHTTPURLs: [ServiceURL] = []
     public var listenPeerURLs: [ServiceURL]
     public var initialAdvertisePeerURLs: [ServiceURL]
     /// name → peer URLs of every member the cluster starts with.
@@ -13,6 +15,8 @@ public struct ServerConfig: Sendable {
     public var maxTxnOps = 128
     public var maxRequestBytes = 1_572_864
     public var logLevel = "info"
+    /// How often watchers that asked for progress notifications get one when idle.
+    public var watchProgressNotifyInterval: Duration = .seconds(600)
 
     /// Defaults identical to etcd's.
     public init() {
@@ -31,13 +35,21 @@ public struct ServerConfig: Sendable {
         .init("data-dir", usage: "Path to the data directory (default ${name}.etcd)."),
         .init("listen-client-urls", default: "http://localhost:2379", usage: "List of URLs to listen on for client traffic."),
         .init("advertise-client-urls", default: "http://localhost:2379", usage: "List of this member's client URLs to advertise to the public."),
+        .init(
+            "listen-client-http-urls",
+            usage: "List of URLs to listen on for HTTP requests only (the gateway, /health...), no gRPC."),
         .init("listen-peer-urls", default: "http://localhost:2380", usage: "List of URLs to listen on for peer traffic."),
         .init("initial-advertise-peer-urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster."),
         .init("initial-cluster", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping."),
         .init("initial-cluster-token", default: "etcd-cluster", usage: "Initial cluster token for the etcd cluster during bootstrap."),
         .init("initial-cluster-state", default: "new", usage: "Initial cluster state ('new' or 'existing')."),
+        .init("heartbeat-interval", default: "100", usage: "Time (in milliseconds) of a heartbeat interval."),
+        .init("election-timeout", default: "1000", usage: "Time (in milliseconds) for an election to timeout."),
         .init("max-txn-ops", default: "128", usage: "Maximum number of operations permitted in a transaction."),
         .init("max-request-bytes", default: "1572864", usage: "Maximum client request size in bytes the server will accept."),
+        .init(
+            "experimental-watch-progress-notify-interval", default: "10m0s",
+            usage: "Duration of periodic watch progress notifications."),
         .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
         .init("version", isBoolean: true, usage: "Print the version and exit."),
         .init("help", isBoolean: true, usage: "Show this help and exit."),
@@ -50,6 +62,7 @@ public struct ServerConfig: Sendable {
         dataDirectory = values.isSet("data-dir") ? values.string("data-dir") : "\(name).etcd"
         listenClientURLs = try ServiceURL.list(values.string("listen-client-urls"), flag: "listen-client-urls")
         advertiseClientURLs = try ServiceURL.list(values.string("advertise-client-urls"), flag: "advertise-client-urls")
+        listenClientHTTPURLs = try ServiceURL.list(values.string("listen-client-http-urls"), flag: "listen-client-http-urls")
         listenPeerURLs = try ServiceURL.list(values.string("listen-peer-urls"), flag: "listen-peer-urls")
         initialAdvertisePeerURLs = try ServiceURL.list(values.string("initial-advertise-peer-urls"), flag: "initial-advertise-peer-urls")
         initialClusterToken = values.string("initial-cluster-token")
@@ -58,8 +71,22 @@ public struct ServerConfig: Sendable {
         case "existing": initialClusterStateNew = false
         case let other: throw ConfigError("unexpected clusterState \"\(other)\" (--initial-cluster-state must be new or existing)")
         }
+        let heartbeat = try values.unsigned("heartbeat-interval")
+        let election = try values.unsigned("election-timeout")
+        guard heartbeat > 0 else { throw ConfigError("--heartbeat-interval must be >0 (set to \(heartbeat)ms)") }
+        guard election > 0 else { throw ConfigError("--election-timeout must be >0 (set to \(election)ms)") }
+        guard 5 * heartbeat <= election else {
+            throw ConfigError("--election-timeout[\(election)ms] should be at least as 5 times as --heartbeat-interval[\(heartbeat)ms]")
+        }
+        guard election <= 50000 else {
+            throw ConfigError("--election-timeout[\(election)ms] is too long, and should be set less than 50000ms")
+        }
+        heartbeatInterval = .milliseconds(Int64(heartbeat))
+        electionTimeout = .milliseconds(Int64(election))
         maxTxnOps = Int(try values.unsigned("max-txn-ops"))
         maxRequestBytes = Int(try values.unsigned("max-request-bytes"))
+        watchProgressNotifyInterval = try GoDuration.parse(
+            values.string("experimental-watch-progress-notify-interval"), flag: "experimental-watch-progress-notify-interval")
         logLevel = values.string("log-level")
         guard ["debug", "info", "warn", "error", "dpanic", "panic", "fatal"].contains(logLevel) else {
             throw ConfigError("unknown log level \"\(logLevel)\" (--log-level takes debug, info, warn, error, panic or fatal)")
@@ -100,6 +127,17 @@ public struct ServerConfig: Sendable {
             urls[memberName, default: []].append(url)
         }
         return order.map { ($0, urls[$0]!) }
+    }
+
+    /// Raft heartbeat interval (etcd's `--heartbeat-interval`, 100 ms).
+    public var heartbeatInterval: Duration = .milliseconds(100)
+    /// Raft election timeout (etcd's `--election-timeout`, 1000 ms).
+    public var electionTimeout: Duration = .milliseconds(1000)
+
+    /// The shortest lease TTL granted: 1.5 election timeouts, rounded up to whole seconds.
+    public var minimumLeaseTTL: Int64 {
+        let milliseconds = electionTimeout.components.seconds * 1000 + electionTimeout.components.attoseconds / 1_000_000_000_000_000
+        return (milliseconds * 3 / 2 + 999) / 1000
     }
 
     /// This member's directory of WAL and backend files.

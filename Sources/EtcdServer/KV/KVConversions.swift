@@ -1,9 +1,11 @@
 import EtcdProto
 import Foundation
+import Lease
 import MVCC
 
 extension Mvccpb_KeyValue {
-    init(_ kv: KeyValue) {
+    /// The wire form of a stored key-value.
+    public init(_ kv: KeyValue) {
         self.init()
         key = kv.key
         createRevision = kv.createRevision
@@ -31,11 +33,22 @@ extension EtcdError {
         }
     }
 
+    /// The client-facing error for a lease error.
+    init(_ error: LeaseError) {
+        switch error {
+        case .notFound: self = .leaseNotFound
+        case .alreadyExists: self = .leaseExists
+        case .ttlTooLarge: self = .leaseTTLTooLarge
+        case .notPrimary: self = .notLeader
+        }
+    }
+
     /// Maps any error from the lower layers to what a client should see.
     static func wrapping(_ error: any Error) -> EtcdError {
         switch error {
         case let etcd as EtcdError: return etcd
         case let mvcc as MVCCError: return EtcdError(mvcc)
+        case let lease as LeaseError: return EtcdError(lease)
         default: return EtcdError(.internal, "etcdserver: \(error)")
         }
     }

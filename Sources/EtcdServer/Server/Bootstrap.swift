@@ -1,5 +1,6 @@
 import EtcdProto
 import Foundation
+import Lease
 import Logging
 import MVCC
 import Raft
@@ -96,6 +97,7 @@ extension EtcdServer {
     private struct State {
         let backend: Backend
         let store: KVStore
+        let lessor: Lessor
         let membership: Membership
         let waits: WaitRegistry
         let applier: EntryApplier
@@ -104,7 +106,8 @@ extension EtcdServer {
     private static func openState(config: ServerConfig, memberID: UInt64, clusterID: UInt64, logger: Logger) throws -> State {
         let started = Date()
         let backend = try Backend(path: config.backendPath)
-        let store = try KVStore(backend: backend)
+        let lessor = try Lessor(loadingFrom: backend.batch, minTTL: config.minimumLeaseTTL)
+        let store = try KVStore(backend: backend, leases: lessor)
         logger.info(
             "opened backend db",
             metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(Date().timeIntervalSince(started)))"])
@@ -116,8 +119,9 @@ extension EtcdServer {
         }
         let waits = WaitRegistry()
         let applier = try EntryApplier(
-            store: store, backend: backend, membership: membership, waits: waits, localMemberID: memberID, logger: logger)
-        return State(backend: backend, store: store, membership: membership, waits: waits, applier: applier)
+            store: store, backend: backend, membership: membership, lessor: lessor, waits: waits, localMemberID: memberID,
+            logger: logger)
+        return State(backend: backend, store: store, lessor: lessor, membership: membership, waits: waits, applier: applier)
     }
 
     private static func publishRequest(config: ServerConfig, memberID: UInt64) -> Swetcdpb_InternalRequest {
@@ -129,10 +133,15 @@ extension EtcdServer {
     }
 
     private static func finish(config: ServerConfig, memberID: UInt64, parts: State, loop: LogLoop, logger: Logger) -> EtcdServer {
+        // A lone member leads from the start: it keeps lease time, giving every lease its full
+        // TTL plus an election timeout, as etcd does on becoming leader.
+        parts.lessor.promote(extend: config.electionTimeout)
         loop.start()
-        return EtcdServer(
+        let server = EtcdServer(
             config: config, memberID: memberID, membership: parts.membership, store: parts.store, backend: parts.backend,
-            loop: loop, waits: parts.waits, logger: logger)
+            lessor: parts.lessor, loop: loop, waits: parts.waits, logger: logger)
+        server.startBackgroundTasks()
+        return server
     }
 }
 

@@ -1,5 +1,6 @@
 import EtcdProto
 import Foundation
+import Lease
 import Logging
 import MVCC
 import Raft
@@ -13,6 +14,7 @@ final class EntryApplier {
     let store: KVStore
     let backend: Backend
     let membership: Membership
+    let lessor: Lessor
     let waits: WaitRegistry
     let logger: Logger
     let localMemberID: UInt64
@@ -26,14 +28,18 @@ final class EntryApplier {
 
     static let consistentIndexKey = Array("consistent_index".utf8)
 
-    init(store: KVStore, backend: Backend, membership: Membership, waits: WaitRegistry, localMemberID: UInt64, logger: Logger) throws {
+    init(
+        store: KVStore, backend: Backend, membership: Membership, lessor: Lessor, waits: WaitRegistry, localMemberID: UInt64,
+        logger: Logger
+    ) throws {
         self.store = store
         self.backend = backend
         self.membership = membership
+        self.lessor = lessor
         self.waits = waits
         self.localMemberID = localMemberID
         self.logger = logger
-        kv = KVApplier(leaseExists: { _ in false })
+        kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
         appliedIndex = try Self.readConsistentIndex(backend.batch)
     }
 
@@ -110,7 +116,31 @@ final class EntryApplier {
             }
             logger.info("enabled capabilities for version", metadata: ["cluster-version": "\(version.version)"])
             return .success(.none)
-        case .leaseGrant, .leaseRevoke, .leaseCheckpoint, .alarm, nil:
+        case .leaseGrant(let grant):
+            do {
+                let info = try lessor.grant(id: grant.id, ttl: grant.ttl, in: backend.batch)
+                var response = Etcdserverpb_LeaseGrantResponse()
+                response.id = info.id
+                response.ttl = info.grantedTTL
+                response.header.revision = store.currentRevision
+                return .success(.leaseGrant(response))
+            } catch let error as LeaseError {
+                return .failure(EtcdError(error))
+            }
+        case .leaseRevoke(let revoke):
+            do {
+                try lessor.revoke(id: revoke.id, in: backend.batch) { keys in
+                    let txn = store.write()
+                    defer { txn.end() }
+                    for key in keys { try txn.deleteRange(.single(key)) }
+                }
+            } catch let error as LeaseError {
+                return .failure(EtcdError(error))
+            }
+            var response = Etcdserverpb_LeaseRevokeResponse()
+            response.header.revision = store.currentRevision
+            return .success(.leaseRevoke(response))
+        case .leaseCheckpoint, .alarm, nil:
             return .failure(.notCapable)
         }
     }

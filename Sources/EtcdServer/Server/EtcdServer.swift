@@ -1,5 +1,6 @@
 import EtcdProto
 import Foundation
+import Lease
 import Logging
 import MVCC
 import Raft
@@ -17,26 +18,41 @@ public final class EtcdServer: Sendable {
     public let membership: Membership
     let store: KVStore
     let backend: Backend
+    let lessor: Lessor
     let loop: LogLoop
     let waits: WaitRegistry
     let requestIDs: RequestIDGenerator
     let logger: Logger
-    private let kv = KVApplier(leaseExists: { _ in false })
+    let kv: KVApplier
     private let stopped = Atomic(false)
+    private let background = Mutex<[Task<Void, Never>]>([])
 
     init(
         config: ServerConfig, memberID: UInt64, membership: Membership, store: KVStore, backend: Backend,
-        loop: LogLoop, waits: WaitRegistry, logger: Logger
+        lessor: Lessor, loop: LogLoop, waits: WaitRegistry, logger: Logger
     ) {
         self.config = config
         self.memberID = memberID
         self.membership = membership
         self.store = store
         self.backend = backend
+        self.lessor = lessor
         self.loop = loop
         self.waits = waits
         self.logger = logger
+        kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
         requestIDs = RequestIDGenerator(memberID: memberID)
+    }
+
+    /// Starts the member's background work (lease expiry).
+    func startBackgroundTasks() {
+        let expiry = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                self?.revokeExpiredLeases()
+            }
+        }
+        background.withLock { $0.append(expiry) }
     }
 
     public var clusterID: UInt64 { membership.clusterID }
@@ -112,6 +128,14 @@ public final class EtcdServer: Sendable {
         }
     }
 
+    /// Proposes a request nobody waits for (the server's own housekeeping).
+    func proposeDetached(_ request: Swetcdpb_InternalRequest.OneOf_Request) {
+        var proposal = Swetcdpb_InternalRequest()
+        proposal.request = request
+        guard let data: [UInt8] = try? proposal.serializedBytes() else { return }
+        _ = loop.propose(data)
+    }
+
     /// Appends a request to the log and waits for the result of applying it.
     func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request) async throws(EtcdError) -> ApplyResult {
         var proposal = Swetcdpb_InternalRequest()
@@ -132,7 +156,7 @@ public final class EtcdServer: Sendable {
         }
     }
 
-    private func unexpectedResult() -> EtcdError {
+    func unexpectedResult() -> EtcdError {
         EtcdError(.internal, "etcdserver: unexpected apply result")
     }
 
@@ -189,7 +213,9 @@ public final class EtcdServer: Sendable {
     /// Stops accepting requests, finishes what is in flight and closes the files.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for task in background.withLock({ $0 }) { task.cancel() }
         loop.stop()
+        store.close()
         waits.failAll(.stopped)
         do { try backend.close() } catch {
             logger.error("failed to close backend", metadata: ["error": "\(error)"])

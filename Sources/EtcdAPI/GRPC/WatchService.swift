@@ -1,0 +1,201 @@
+import EtcdProto
+import EtcdServer
+import Foundation
+import GRPCCore
+import MVCC
+import Synchronization
+
+/// `etcdserverpb.Watch`: one bidirectional stream carries many watches.
+struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
+    let server: EtcdServer
+
+    func watch(
+        request: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>,
+        response: RPCWriter<Etcdserverpb_WatchResponse>,
+        context: ServerContext
+    ) async throws {
+        let session = WatchSession(server: server)
+        defer { session.stream.close() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // A client that stops sending keeps its watches (as with etcd); only
+                // cancelling the RPC ends them.
+                for try await message in request { session.handle(message) }
+                try await Task.sleep(for: .seconds(Int64.max / 2))
+            }
+            group.addTask { try await session.send { try await response.write($0) } }
+            group.addTask { try await session.notifyProgressPeriodically() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// The state of one watch RPC: the store-side stream plus the per-watch options that
+/// shape responses (previous values, fragmenting, progress notifications).
+final class WatchSession: Sendable {
+    let server: EtcdServer
+    let stream: WatchStream
+    private struct Options {
+        var prevKV: Set<Int64> = []
+        var fragment: Set<Int64> = []
+        /// Watches asking for progress notifications → whether they had no events since the
+        /// last tick (and so are due one).
+        var progress: [Int64: Bool] = [:]
+
+        mutating func record(_ create: Etcdserverpb_WatchCreateRequest, id: Int64) {
+            if create.prevKv { prevKV.insert(id) }
+            if create.fragment { fragment.insert(id) }
+            if create.progressNotify { progress[id] = true }
+        }
+
+        mutating func forget(_ id: Int64) {
+            prevKV.remove(id)
+            fragment.remove(id)
+            progress.removeValue(forKey: id)
+        }
+    }
+    private let options = Mutex(Options())
+
+    init(server: EtcdServer) {
+        self.server = server
+        stream = server.makeWatchStream()
+    }
+
+    func handle(_ message: Etcdserverpb_WatchRequest) {
+        switch message.requestUnion {
+        case .createRequest(let create):
+            var filters: WatchFilters = []
+            for filter in create.filters {
+                switch filter {
+                case .noput: filters.insert(.noPut)
+                case .nodelete: filters.insert(.noDelete)
+                case .UNRECOGNIZED: break
+                }
+            }
+            let range = KeyRange(watchKey: create.key, rangeEnd: create.rangeEnd)
+            let id = create.watchID != 0 ? create.watchID : stream.takeAutomaticID()
+            // The options go in before the watch exists, so its first events already see them.
+            let taken = stream.hasWatch(id)
+            if !taken { options.withLock { $0.record(create, id: id) } }
+            if stream.watch(id: id, range: range, startRevision: create.startRevision, filters: filters) == nil, !taken {
+                options.withLock { $0.forget(id) }
+            }
+        case .cancelRequest(let cancel):
+            if stream.cancel(id: cancel.watchID) {
+                options.withLock { $0.forget(cancel.watchID) }
+            }
+        case .progressRequest:
+            stream.requestProgress()
+        case nil:
+            break
+        }
+    }
+
+    /// Hands everything the stream delivers to `write` until the stream closes or the task
+    /// is cancelled.
+    func send(_ write: (Etcdserverpb_WatchResponse) async throws -> Void) async throws {
+        while let output = await withTaskCancellationHandler(
+            operation: { await stream.next() }, onCancel: { stream.close() })
+        {
+            for message in responses(for: output) {
+                try await write(message)
+            }
+        }
+    }
+
+    /// etcd's progress ticker: watches that asked for it and got no events during an interval
+    /// are told the current revision (if they are caught up).
+    func notifyProgressPeriodically() async throws {
+        let interval = server.config.watchProgressNotifyInterval
+        guard interval > .zero else { return }
+        while true {
+            try await Task.sleep(for: interval)
+            let due = options.withLock { options -> [Int64] in
+                var due: [Int64] = []
+                for (id, idle) in options.progress {
+                    if idle { due.append(id) }
+                    options.progress[id] = true
+                }
+                return due
+            }
+            for id in due { stream.requestProgress(watchID: id) }
+        }
+    }
+
+    private func responses(for output: WatchStream.Output) -> [Etcdserverpb_WatchResponse] {
+        var message = Etcdserverpb_WatchResponse()
+        switch output {
+        case .created(let id, let revision):
+            message.header = server.watchHeader(revision: revision)
+            message.watchID = id
+            message.created = true
+        case .rejected(let reason, let revision):
+            message.header = server.watchHeader(revision: revision)
+            message.watchID = -1
+            message.created = true
+            message.canceled = true
+            message.cancelReason = reason
+        case .cancelled(let id, let revision):
+            message.header = server.watchHeader(revision: revision)
+            message.watchID = id
+            message.canceled = true
+        case .progress(let revision):
+            message.header = server.watchHeader(revision: revision)
+            message.watchID = -1
+        case .events(let response):
+            let (wantsPrevious, fragments) = options.withLock { options in
+                if !response.events.isEmpty, options.progress[response.watchID] != nil {
+                    options.progress[response.watchID] = false
+                }
+                return (options.prevKV.contains(response.watchID), options.fragment.contains(response.watchID))
+            }
+            message.header = server.watchHeader(revision: response.revision)
+            message.watchID = response.watchID
+            message.compactRevision = response.compactRevision
+            message.canceled = response.compactRevision != 0
+            message.events = response.events.map { event in
+                var converted = Mvccpb_Event(event)
+                if wantsPrevious && !event.isCreate,
+                    let previous = server.keyValue(event.kv.key, at: event.kv.modRevision - 1)
+                {
+                    converted.prevKv = previous
+                }
+                return converted
+            }
+            if response.compactRevision != 0 {
+                options.withLock { $0.forget(response.watchID) }
+            }
+            if fragments {
+                return Self.fragment(message, limit: server.config.maxRequestBytes)
+            }
+        }
+        return [message]
+    }
+
+    /// Splits a response whose encoding exceeds `limit` bytes into several, each flagged as a
+    /// fragment but the last (etcd's sendFragments); a single event is never split.
+    static func fragment(_ message: Etcdserverpb_WatchResponse, limit: Int) -> [Etcdserverpb_WatchResponse] {
+        guard message.events.count >= 2, (try? message.serializedBytes() as [UInt8])?.count ?? 0 >= limit else {
+            return [message]
+        }
+        var parts: [Etcdserverpb_WatchResponse] = []
+        var current = message
+        current.events = []
+        current.fragment = true
+        var size = (try? current.serializedBytes() as [UInt8])?.count ?? 0
+        for event in message.events {
+            let eventSize = ((try? event.serializedBytes() as [UInt8])?.count ?? 0) + 6
+            if current.events.count >= 1 && size + eventSize >= limit {
+                parts.append(current)
+                current.events = []
+                size = (try? current.serializedBytes() as [UInt8])?.count ?? 0
+            }
+            current.events.append(event)
+            size += eventSize
+        }
+        current.fragment = false
+        parts.append(current)
+        return parts
+    }
+}

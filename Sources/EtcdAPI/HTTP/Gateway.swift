@@ -1,0 +1,157 @@
+import EtcdProto
+import EtcdServer
+import Foundation
+import GRPCCore
+import MVCC
+import NIOCore
+import NIOHTTP1
+import SwiftProtobuf
+
+/// etcd's JSON gateway: `POST /v3/<service>/<method>` with the request message as JSON,
+/// answered with the response message as JSON (or, for streaming methods, a stream of
+/// `{"result": ...}` lines). Paths are etcd's, including its `/v3/kv/lease/*` aliases.
+struct Gateway: Sendable {
+    let server: EtcdServer
+
+    /// What a path is bound to.
+    private enum Route {
+        case unary(@Sendable (EtcdServer, Substring) async throws -> String)
+        case streaming(@Sendable (EtcdServer, String, HTTPBodyWriter) async throws -> Void)
+    }
+
+    private static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _: Request.Type, _ call: @escaping @Sendable (EtcdServer, Request) async throws -> Response
+    ) -> Route {
+        .unary { server, body in
+            GatewayJSON.encode(try await call(server, try GatewayJSON.decode(Request.self, from: body)))
+        }
+    }
+
+    private static func unsupported<Request: SwiftProtobuf.Message>(_: Request.Type, _ error: RPCError) -> Route {
+        .unary { _, body in
+            _ = try GatewayJSON.decode(Request.self, from: body)
+            throw error
+        }
+    }
+
+    private static let routes: [String: Route] = [
+        "/v3/kv/range": unary(Etcdserverpb_RangeRequest.self) { try await $0.range($1) },
+        "/v3/kv/put": unary(Etcdserverpb_PutRequest.self) { try await $0.put($1) },
+        "/v3/kv/deleterange": unary(Etcdserverpb_DeleteRangeRequest.self) { try await $0.deleteRange($1) },
+        "/v3/kv/txn": unary(Etcdserverpb_TxnRequest.self) { try await $0.txn($1) },
+        "/v3/kv/compaction": unary(Etcdserverpb_CompactionRequest.self) { try await $0.compact($1) },
+
+        "/v3/watch": .streaming(watch),
+
+        "/v3/lease/grant": unary(Etcdserverpb_LeaseGrantRequest.self) { try await $0.leaseGrant($1) },
+        "/v3/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
+        "/v3/kv/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
+        "/v3/lease/keepalive": .streaming(keepAlive),
+        "/v3/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { $0.leaseTimeToLive($1) },
+        "/v3/kv/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { $0.leaseTimeToLive($1) },
+        "/v3/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
+        "/v3/kv/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
+
+        "/v3/cluster/member/list": unary(Etcdserverpb_MemberListRequest.self) { server, _ in server.memberList() },
+        "/v3/cluster/member/add": unsupported(Etcdserverpb_MemberAddRequest.self, Unsupported.membershipChanges),
+        "/v3/cluster/member/remove": unsupported(Etcdserverpb_MemberRemoveRequest.self, Unsupported.membershipChanges),
+        "/v3/cluster/member/update": unsupported(Etcdserverpb_MemberUpdateRequest.self, Unsupported.membershipChanges),
+        "/v3/cluster/member/promote": unsupported(Etcdserverpb_MemberPromoteRequest.self, Unsupported.membershipChanges),
+
+        "/v3/maintenance/status": unary(Etcdserverpb_StatusRequest.self) { server, _ in try server.status() },
+        "/v3/maintenance/hashkv": unary(Etcdserverpb_HashKVRequest.self) { try $0.hashKV(revision: $1.revision) },
+        "/v3/maintenance/alarm": unary(Etcdserverpb_AlarmRequest.self) { try MaintenanceService.alarm($1, server: $0) },
+        "/v3/maintenance/hash": unsupported(Etcdserverpb_HashRequest.self, Unsupported.feature("Hash (use HashKV)")),
+        "/v3/maintenance/defragment": unsupported(Etcdserverpb_DefragmentRequest.self, Unsupported.feature("defragment")),
+        "/v3/maintenance/snapshot": unsupported(Etcdserverpb_SnapshotRequest.self, Unsupported.feature("snapshot")),
+        "/v3/maintenance/transfer-leadership": unsupported(Etcdserverpb_MoveLeaderRequest.self, Unsupported.feature("move-leader")),
+        "/v3/maintenance/downgrade": unsupported(Etcdserverpb_DowngradeRequest.self, Unsupported.feature("downgrade")),
+
+        "/v3/auth/authenticate": unsupported(Etcdserverpb_AuthenticateRequest.self, Unsupported.authentication),
+        "/v3/auth/status": unsupported(Etcdserverpb_AuthStatusRequest.self, Unsupported.authentication),
+        "/v3/auth/enable": unsupported(Etcdserverpb_AuthEnableRequest.self, Unsupported.authentication),
+        "/v3/auth/disable": unsupported(Etcdserverpb_AuthDisableRequest.self, Unsupported.authentication),
+
+        "/v3/lock/lock": unary(V3lockpb_LockRequest.self) { try await $0.lock($1) },
+        "/v3/lock/unlock": unary(V3lockpb_UnlockRequest.self) { try await $0.unlock($1) },
+
+        "/v3/election/campaign": unary(V3electionpb_CampaignRequest.self) { try await $0.campaign($1) },
+        "/v3/election/proclaim": unary(V3electionpb_ProclaimRequest.self) { try await $0.proclaim($1) },
+        "/v3/election/leader": unary(V3electionpb_LeaderRequest.self) { try await $0.leader($1) },
+        "/v3/election/resign": unary(V3electionpb_ResignRequest.self) { try await $0.resign($1) },
+        "/v3/election/observe": .streaming(observe),
+    ]
+
+    /// Answers `request` if its path is a gateway path; nil otherwise.
+    func respond(to request: HTTPRequest) async -> HTTPReply? {
+        guard let route = Self.routes[String(request.path)] else { return nil }
+        guard request.head.method == .POST else { return .complete(.methodNotAllowed(allow: "POST")) }
+        let body = String(buffer: request.body)
+        switch route {
+        case .unary(let call):
+            do {
+                return .complete(.json(try await call(server, Substring(body))))
+            } catch {
+                return .complete(GatewayError(error).response)
+            }
+        case .streaming(let run):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            let server = self.server
+            return .stream(HTTPStreamingResponse(headers: headers) { writer in
+                do {
+                    try await run(server, body, writer)
+                } catch let error where !(error is CancellationError) {
+                    try await writer.write(Self.streamError(GatewayError(error)))
+                }
+            })
+        }
+    }
+
+    /// An error in the middle of a stream, as grpc-gateway writes it.
+    private static func streamError(_ error: GatewayError) -> String {
+        #"{"error":{"grpc_code":\#(error.code.rawValue),"http_code":\#(error.httpStatus.code),"message":\#(GatewayJSON.quote(error.message)),"http_status":\#(GatewayJSON.quote(error.httpStatus.reasonPhrase))}}"# + "\n"
+    }
+
+    // MARK: Streaming methods
+
+    /// `/v3/watch`: each JSON object of the body is a WatchRequest; responses stream until
+    /// the client disconnects.
+    private static func watch(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
+        let session = WatchSession(server: server)
+        defer { session.stream.close() }
+        for object in GatewayJSON.objects(in: body) {
+            session.handle(try GatewayJSON.decode(Etcdserverpb_WatchRequest.self, from: object))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await session.send { try await writer.write(GatewayJSON.result($0)) }
+            }
+            group.addTask { try await session.notifyProgressPeriodically() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// `/v3/lease/keepalive`: one keep-alive per JSON object of the body.
+    private static func keepAlive(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
+        for object in GatewayJSON.objects(in: body).ifEmpty([Substring("{}")]) {
+            let request = try GatewayJSON.decode(Etcdserverpb_LeaseKeepAliveRequest.self, from: object)
+            do {
+                try await writer.write(GatewayJSON.result(try server.leaseRenew(request.id)))
+            } catch let error as EtcdError {
+                throw error
+            }
+        }
+    }
+
+    /// `/v3/election/observe`: the leader's values as they change.
+    private static func observe(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
+        let request = try GatewayJSON.decode(V3electionpb_LeaderRequest.self, from: Substring(body))
+        try await server.observe(request) { try await writer.write(GatewayJSON.result($0)) }
+    }
+}
+
+extension Array {
+    fileprivate func ifEmpty(_ replacement: [Element]) -> [Element] { isEmpty ? replacement : self }
+}

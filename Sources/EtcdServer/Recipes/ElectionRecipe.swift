@@ -1,0 +1,142 @@
+import EtcdProto
+import Foundation
+import MVCC
+
+/// etcd's leader election (v3election, on clientv3's concurrency.Election): candidates put a
+/// key under `name/` on their lease; the leader is the key created first.
+extension EtcdServer {
+    static let notLeader = EtcdError(.unknown, "election: not leader")
+    static let noLeader = EtcdError(.unknown, "election: no leader")
+    static let missingLeaderKey = EtcdError(.invalidArgument, "\"leader\" field must be provided")
+
+    public func campaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
+        let prefix = request.name + Data("/".utf8)
+        let key = Self.ownerKey(prefix: prefix, lease: request.lease)
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [Self.createRevisionIs(key, 0)]
+        txn.success = [Self.putOp(key, request.value, lease: request.lease)]
+        txn.failure = [Self.getOp(key)]
+        let response = try await self.txn(txn)
+
+        var leader = V3electionpb_LeaderKey()
+        leader.name = request.name
+        leader.key = key
+        leader.lease = request.lease
+        leader.rev = response.header.revision
+        if !response.succeeded, let existing = response.responses[0].rangeResponse.kvs.first {
+            leader.rev = existing.createRevision
+            if existing.value != request.value {
+                var proclaim = V3electionpb_ProclaimRequest()
+                proclaim.leader = leader
+                proclaim.value = request.value
+                do {
+                    _ = try await self.proclaim(proclaim)
+                } catch {
+                    _ = try? await resign(leader)
+                    throw error
+                }
+            }
+        }
+        do {
+            _ = try await waitDeletes(prefix: prefix, maxCreateRevision: leader.rev - 1)
+        } catch {
+            if Task.isCancelled { _ = try? await resign(leader) }
+            throw error
+        }
+        var answer = V3electionpb_CampaignResponse()
+        answer.header = response.header
+        answer.leader = leader
+        return answer
+    }
+
+    public func proclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
+        guard request.hasLeader else { throw Self.missingLeaderKey }
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [Self.createRevisionIs(request.leader.key, request.leader.rev)]
+        txn.success = [Self.putOp(request.leader.key, request.value, lease: request.leader.lease)]
+        let response = try await self.txn(txn)
+        guard response.succeeded else { throw Self.notLeader }
+        var answer = V3electionpb_ProclaimResponse()
+        answer.header = response.header
+        return answer
+    }
+
+    public func resign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
+        guard request.hasLeader else { throw Self.missingLeaderKey }
+        let header = try await resign(request.leader)
+        var answer = V3electionpb_ResignResponse()
+        answer.header = header
+        return answer
+    }
+
+    private func resign(_ leader: V3electionpb_LeaderKey) async throws(EtcdError) -> Etcdserverpb_ResponseHeader {
+        var txn = Etcdserverpb_TxnRequest()
+        txn.compare = [Self.createRevisionIs(leader.key, leader.rev)]
+        txn.success = [Self.deleteOp(leader.key)]
+        return try await self.txn(txn).header
+    }
+
+    public func leader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
+        let found = try await keyByCreation(prefix: request.name + Data("/".utf8), first: true)
+        guard let kv = found.kvs.first else { throw Self.noLeader }
+        var answer = V3electionpb_LeaderResponse()
+        answer.header = found.header
+        answer.kv = kv
+        return answer
+    }
+
+    /// Every leader value of the election, in order: the current leader (or the first to
+    /// come), each of its proclamations, and the next leader once it resigns or its lease ends.
+    public func observe(_ request: V3electionpb_LeaderRequest, _ send: (V3electionpb_LeaderResponse) async throws -> Void) async throws {
+        let prefix = request.name + Data("/".utf8)
+        while !Task.isCancelled {
+            let current = try await keyByCreation(prefix: prefix, first: true)
+            var header = current.header
+            var leaderKV: Mvccpb_KeyValue
+            if let kv = current.kvs.first {
+                leaderKV = kv
+            } else {
+                (header, leaderKV) = try await firstPut(under: prefix, from: current.header.revision)
+            }
+            var answer = V3electionpb_LeaderResponse()
+            answer.header = header
+            answer.kv = leaderKV
+            try await send(answer)
+            try await followLeader(key: leaderKV.key, from: header.revision + 1, send)
+        }
+    }
+
+    /// Waits for the first put under `prefix` from `revision`.
+    private func firstPut(under prefix: Data, from revision: Int64) async throws -> (Etcdserverpb_ResponseHeader, Mvccpb_KeyValue) {
+        let stream = makeWatchStream()
+        defer { stream.close() }
+        stream.watch(id: nil, range: KeyRange(key: prefix, rangeEnd: Self.prefixEnd(prefix)), startRevision: revision)
+        while let output = await withTaskCancellationHandler(operation: { await stream.next() }, onCancel: { stream.close() }) {
+            guard case .events(let response) = output else { continue }
+            if let put = response.events.first(where: { $0.kind == .put }) {
+                var header = watchHeader(revision: response.revision)
+                header.revision = put.kv.modRevision
+                return (header, Mvccpb_KeyValue(put.kv))
+            }
+        }
+        throw CancellationError()
+    }
+
+    /// Sends every new value of the leader key until it is deleted.
+    private func followLeader(key: Data, from revision: Int64, _ send: (V3electionpb_LeaderResponse) async throws -> Void) async throws {
+        let stream = makeWatchStream()
+        defer { stream.close() }
+        stream.watch(id: nil, range: KeyRange(key: key, rangeEnd: Data()), startRevision: revision)
+        while let output = await withTaskCancellationHandler(operation: { await stream.next() }, onCancel: { stream.close() }) {
+            guard case .events(let response) = output else { continue }
+            for event in response.events {
+                if event.kind == .delete { return }
+                var answer = V3electionpb_LeaderResponse()
+                answer.header = watchHeader(revision: response.revision)
+                answer.kv = Mvccpb_KeyValue(event.kv)
+                try await send(answer)
+            }
+        }
+        throw CancellationError()
+    }
+}

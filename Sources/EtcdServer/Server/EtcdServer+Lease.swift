@@ -1,0 +1,74 @@
+import EtcdProto
+import Foundation
+import Lease
+
+extension EtcdServer {
+    public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
+        var request = request
+        while request.id == 0 {
+            // Like etcd: a server-chosen ID is a positive request ID.
+            request.id = Int64(bitPattern: requestIDs.next() & (UInt64(1) << 63 - 1))
+        }
+        guard case .leaseGrant(var response) = try await propose(.leaseGrant(request)) else { throw unexpectedResult() }
+        fill(&response.header)
+        return response
+    }
+
+    public func leaseRevoke(_ request: Etcdserverpb_LeaseRevokeRequest) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
+        guard case .leaseRevoke(var response) = try await propose(.leaseRevoke(request)) else { throw unexpectedResult() }
+        fill(&response.header)
+        return response
+    }
+
+    /// A keep-alive: the lease's TTL, or 0 when it does not exist (etcd's answer).
+    public func leaseRenew(_ id: Int64) throws(EtcdError) -> Etcdserverpb_LeaseKeepAliveResponse {
+        var response = Etcdserverpb_LeaseKeepAliveResponse()
+        response.header = header()
+        response.id = id
+        do {
+            response.ttl = try lessor.renew(id: id)
+        } catch .notFound {
+            response.ttl = 0
+        } catch {
+            throw EtcdError(error)
+        }
+        return response
+    }
+
+    /// A lease's remaining and granted TTL (and keys); TTL -1 when it does not exist.
+    public func leaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) -> Etcdserverpb_LeaseTimeToLiveResponse {
+        var response = Etcdserverpb_LeaseTimeToLiveResponse()
+        response.header = header()
+        response.id = request.id
+        guard let lease = lessor.lookup(request.id) else {
+            response.ttl = -1
+            return response
+        }
+        // Whole seconds left, truncated like Go's int64(Duration.Seconds()).
+        response.ttl = lease.remaining.map { $0.components.seconds } ?? lease.grantedTTL
+        response.grantedTtl = lease.grantedTTL
+        if request.keys { response.keys = lease.keys.map { Data($0) } }
+        return response
+    }
+
+    public func leaseLeases() -> Etcdserverpb_LeaseLeasesResponse {
+        var response = Etcdserverpb_LeaseLeasesResponse()
+        response.header = header()
+        response.leases = lessor.leaseIDs.map { id in
+            var status = Etcdserverpb_LeaseStatus()
+            status.id = id
+            return status
+        }
+        return response
+    }
+
+    /// Revokes, through the log, the leases whose time ran out.
+    func revokeExpiredLeases() {
+        for id in lessor.expired(limit: 500) {
+            var revoke = Etcdserverpb_LeaseRevokeRequest()
+            revoke.id = id
+            logger.debug("revoking expired lease", metadata: ["lease-id": "\(String(UInt64(bitPattern: id), radix: 16))"])
+            proposeDetached(.leaseRevoke(revoke))
+        }
+    }
+}
