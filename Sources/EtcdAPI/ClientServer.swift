@@ -11,11 +11,17 @@ public struct ClientServer: Sendable {
     let server: EtcdServer
     let logger: Logger
     let eventLoopGroup: MultiThreadedEventLoopGroup
+    let router: HTTPRouter
 
-    public init(server: EtcdServer, logger: Logger, eventLoopGroup: MultiThreadedEventLoopGroup = .singletonMultiThreadedEventLoopGroup) {
+    /// `metrics` renders the process' metrics for `/metrics` (Prometheus text format).
+    public init(
+        server: EtcdServer, logger: Logger, metrics: (@Sendable () -> String)? = nil,
+        eventLoopGroup: MultiThreadedEventLoopGroup = .singletonMultiThreadedEventLoopGroup
+    ) {
         self.server = server
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        router = HTTPRouter(server: server, metrics: metrics)
     }
 
     /// Binds every listen URL, logs etcd's readiness milestone, then serves until the task is
@@ -40,7 +46,7 @@ public struct ClientServer: Sendable {
         let transports = config.listenClientURLs.map { url in
             HTTP2ServerTransport.Custom(
                 listenerFactory: ClientListenerFactory(
-                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: HTTPRouter(server: server),
+                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: router,
                     maxHTTPBodyBytes: config.maxRequestBytes + 512 * 1024, servesHTTP: config.listenClientHTTPURLs.isEmpty),
                 config: transportConfig)
         }
@@ -52,7 +58,7 @@ public struct ClientServer: Sendable {
             }
             for url in config.listenClientHTTPURLs {
                 let listener = HTTPOnlyListener(
-                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: HTTPRouter(server: server),
+                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: router,
                     maxBodyBytes: config.maxRequestBytes + 512 * 1024)
                 group.addTask {
                     try await listener.run {

@@ -3,6 +3,8 @@ import EtcdAPI
 import EtcdServer
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 // swetcd: an etcd-compatible member. Takes etcd's flags (and ETCD_* variables), logs like
 // etcd, serves the v3 API on --listen-client-urls.
@@ -33,6 +35,13 @@ do {
 }
 
 LoggingSystem.bootstrap { _ in JSONLogHandler(level: Logger.Level(etcdName: config.logLevel)) }
+let metricsRegistry = PrometheusCollectorRegistry()
+var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
+for name in ["etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_duration_seconds"] {
+    // etcd's buckets for disk latencies: 1 ms doubling up to about 8 s.
+    metricsFactory.durationHistogramBuckets[name] = (0..<14).map { .microseconds(1000 << $0) }
+}
+MetricsSystem.bootstrap(metricsFactory)
 let logger = Logger(label: "swetcd")
 for variable in values.unrecognizedEnvironment {
     logger.warning("unrecognized environment variable", metadata: ["environment-variable": "\(variable)"])
@@ -73,7 +82,7 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 }
 
 do {
-    try await ClientServer(server: server, logger: logger).run()
+    try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run()
 } catch {
     logger.critical("client listener failed", metadata: ["error": "\(error)"])
     server.stop()

@@ -5,12 +5,19 @@ import Foundation
 /// The HTTP endpoints etcd serves next to gRPC on its client port.
 struct HTTPRouter: Sendable {
     let server: EtcdServer
+    /// Renders every metric in Prometheus' text format, if metrics are collected.
+    let metrics: (@Sendable () -> String)?
 
     func respond(to request: HTTPRequest) async -> HTTPReply {
         switch request.path {
         case "/health":
             guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
             return .complete(await health())
+        case "/metrics":
+            guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
+            guard let metrics else { return .complete(.notFound) }
+            server.refreshMetrics()
+            return .complete(HTTPResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics()))
         case "/version":
             guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
             return .complete(.json(#"{"etcdserver":"\#(ServerVersion.server)","etcdcluster":"\#(server.membership.version ?? "not_decided")"}"#))

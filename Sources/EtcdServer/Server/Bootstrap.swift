@@ -46,7 +46,7 @@ extension EtcdServer {
         metadata.clusterID = clusterID
         let wal = try WAL.create(directory: config.walDirectory, metadata: try metadata.serializedBytes())
         let parts = try openState(config: config, memberID: memberID, clusterID: clusterID, logger: logger)
-        let loop = LogLoop(wal: wal, applier: parts.applier, hardState: HardState(), lastIndex: 0, logger: logger)
+        let loop = LogLoop(wal: wal, applier: parts.applier, hardState: HardState(), lastIndex: 0, metrics: parts.metrics, logger: logger)
 
         // The first entry, at term 1, adds the member to the cluster, as etcd's bootstrap does;
         // the member then wins the election for term 2 and opens it with an empty entry.
@@ -81,7 +81,9 @@ extension EtcdServer {
             ])
         let parts = try openState(config: config, memberID: memberID, clusterID: metadata.clusterID, logger: logger)
         let lastIndex = contents.entries.last?.index ?? contents.hardState.commit
-        let loop = LogLoop(wal: wal, applier: parts.applier, hardState: contents.hardState, lastIndex: lastIndex, logger: logger)
+        let loop = LogLoop(
+            wal: wal, applier: parts.applier, hardState: contents.hardState, lastIndex: lastIndex, metrics: parts.metrics,
+            logger: logger)
         // Single member: everything in its log was committed the moment it was written.
         try loop.replay(contents.entries)
         let term = contents.hardState.term + 1
@@ -101,6 +103,7 @@ extension EtcdServer {
         let membership: Membership
         let waits: WaitRegistry
         let applier: EntryApplier
+        let metrics: ServerMetrics
     }
 
     private static func openState(config: ServerConfig, memberID: UInt64, clusterID: UInt64, logger: Logger) throws -> State {
@@ -121,7 +124,11 @@ extension EtcdServer {
         let applier = try EntryApplier(
             store: store, backend: backend, membership: membership, lessor: lessor, waits: waits, localMemberID: memberID,
             logger: logger)
-        return State(backend: backend, store: store, lessor: lessor, membership: membership, waits: waits, applier: applier)
+        let metrics = ServerMetrics(serverVersion: ServerVersion.server)
+        applier.metrics = metrics
+        return State(
+            backend: backend, store: store, lessor: lessor, membership: membership, waits: waits, applier: applier,
+            metrics: metrics)
     }
 
     private static func publishRequest(config: ServerConfig, memberID: UInt64) -> Swetcdpb_InternalRequest {
@@ -137,6 +144,9 @@ extension EtcdServer {
         // TTL plus an election timeout, as etcd does on becoming leader.
         parts.lessor.promote(extend: config.electionTimeout)
         loop.start()
+        parts.metrics.hasLeader.record(1)
+        parts.metrics.isLeader.record(1)
+        parts.metrics.leaderChanges.increment()
         let server = EtcdServer(
             config: config, memberID: memberID, membership: parts.membership, store: parts.store, backend: parts.backend,
             lessor: parts.lessor, loop: loop, waits: parts.waits, logger: logger)

@@ -21,6 +21,8 @@ final class EntryApplier {
     private let kv: KVApplier
     /// Index of the last entry applied (and committed to the backend).
     private(set) var appliedIndex: UInt64
+    /// Where apply timings go (set once the server's metrics exist).
+    var metrics: ServerMetrics?
     /// Called after each applied batch, with the new applied index.
     var onApplied: (@Sendable (UInt64) -> Void)?
     /// Called once this member's attributes were applied (the member has "published" itself).
@@ -70,7 +72,9 @@ final class EntryApplier {
         }
         guard last > appliedIndex else { return }
         try backend.batch.put(.meta, Self.consistentIndexKey, Self.bigEndian(last))
+        let commitStart = ContinuousClock.now
         try store.commit()
+        metrics?.backendCommitDuration.recordInterval(since: commitStart)
         appliedIndex = last
         for (id, result) in results { waits.trigger(id, result) }
         onApplied?(last)
@@ -123,6 +127,7 @@ final class EntryApplier {
                 response.id = info.id
                 response.ttl = info.grantedTTL
                 response.header.revision = store.currentRevision
+                metrics?.leasesGranted.increment()
                 return .success(.leaseGrant(response))
             } catch let error as LeaseError {
                 return .failure(EtcdError(error))
@@ -137,6 +142,7 @@ final class EntryApplier {
             } catch let error as LeaseError {
                 return .failure(EtcdError(error))
             }
+            metrics?.leasesRevoked.increment()
             var response = Etcdserverpb_LeaseRevokeResponse()
             response.header.revision = store.currentRevision
             return .success(.leaseRevoke(response))

@@ -27,6 +27,7 @@ extension EtcdServer {
         response.id = id
         do {
             response.ttl = try lessor.renew(id: id)
+            metrics.leasesRenewed.increment()
         } catch .notFound {
             response.ttl = 0
         } catch {

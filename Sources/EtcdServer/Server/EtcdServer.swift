@@ -56,6 +56,16 @@ public final class EtcdServer: Sendable {
     }
 
     public var clusterID: UInt64 { membership.clusterID }
+    var metrics: ServerMetrics { loop.metrics }
+
+    /// Brings the gauges that are sampled rather than counted up to date (before a scrape).
+    public func refreshMetrics() {
+        if let size = try? backend.size() { metrics.dbTotalSize.record(size) }
+        if let inUse = try? backend.sizeInUse() { metrics.dbSizeInUse.record(inUse) }
+        metrics.keys.record(store.indexedKeyCount)
+        metrics.watchers.record(store.watchable.watcherCount)
+        metrics.proposalsPending.record(waits.count)
+    }
     public var term: UInt64 { loop.term }
 
     /// A response header as of now; `revision` 0 means the store's current revision.
@@ -80,6 +90,7 @@ public final class EtcdServer: Sendable {
 
     public func range(_ request: Etcdserverpb_RangeRequest) async throws(EtcdError) -> Etcdserverpb_RangeResponse {
         try RequestValidation.check(request)
+        metrics.ranges.increment()
         var response = try read { view throws(EtcdError) in try kv.range(request, in: view) }
         fill(&response.header)
         return response
@@ -87,6 +98,7 @@ public final class EtcdServer: Sendable {
 
     public func put(_ request: Etcdserverpb_PutRequest) async throws(EtcdError) -> Etcdserverpb_PutResponse {
         try RequestValidation.check(request)
+        metrics.puts.increment()
         guard case .put(var response) = try await propose(.put(request)) else { throw unexpectedResult() }
         fill(&response.header)
         return response
@@ -94,6 +106,7 @@ public final class EtcdServer: Sendable {
 
     public func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest) async throws(EtcdError) -> Etcdserverpb_DeleteRangeResponse {
         try RequestValidation.check(request)
+        metrics.deletes.increment()
         guard case .deleteRange(var response) = try await propose(.deleteRange(request)) else { throw unexpectedResult() }
         fill(&response.header)
         return response
@@ -101,6 +114,7 @@ public final class EtcdServer: Sendable {
 
     public func txn(_ request: Etcdserverpb_TxnRequest) async throws(EtcdError) -> Etcdserverpb_TxnResponse {
         try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
+        metrics.txns.increment()
         var response: Etcdserverpb_TxnResponse
         if KVApplier.isReadOnly(request) {
             response = try read { view throws(EtcdError) in try kv.txn(request, view: view, writer: nil) }
@@ -143,8 +157,14 @@ public final class EtcdServer: Sendable {
         proposal.request = request
         let data: [UInt8]
         do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
-        if data.count > config.maxRequestBytes { throw .requestTooLarge }
-        if stopped.load(ordering: .relaxed) { throw .stopped }
+        if data.count > config.maxRequestBytes {
+            metrics.proposalsFailed.increment()
+            throw .requestTooLarge
+        }
+        if stopped.load(ordering: .relaxed) {
+            metrics.proposalsFailed.increment()
+            throw .stopped
+        }
         let id = proposal.header.id
         do {
             return try await withCheckedThrowingContinuation { continuation in

@@ -15,6 +15,7 @@ final class LogLoop: @unchecked Sendable {
     private let wal: WAL
     private let applier: EntryApplier
     private let logger: Logger
+    let metrics: ServerMetrics
     private let queue = ProposalQueue()
     private var hardState: HardState
     private var lastIndex: UInt64
@@ -25,8 +26,9 @@ final class LogLoop: @unchecked Sendable {
     /// Longest time the loop sleeps when idle; bounds how late it notices `stop()`.
     private let idleWait: TimeInterval = 0.5
 
-    init(wal: WAL, applier: EntryApplier, hardState: HardState, lastIndex: UInt64, logger: Logger) {
+    init(wal: WAL, applier: EntryApplier, hardState: HardState, lastIndex: UInt64, metrics: ServerMetrics, logger: Logger) {
         self.wal = wal
+        self.metrics = metrics
         self.applier = applier
         self.hardState = hardState
         self.lastIndex = lastIndex
@@ -58,10 +60,14 @@ final class LogLoop: @unchecked Sendable {
         }
         hardState.commit = lastIndex
         try wal.save(hardState: hardState, entries: entries)
+        let syncStart = ContinuousClock.now
         try wal.sync()
+        metrics.walFsyncDuration.recordInterval(since: syncStart)
         committed.store(lastIndex, ordering: .releasing)
+        metrics.proposalsCommitted.record(lastIndex)
         try applier.apply(entries)
         applied.store(applier.appliedIndex, ordering: .releasing)
+        metrics.proposalsApplied.record(applier.appliedIndex)
     }
 
     /// Re-applies entries already in the WAL that the backend had not applied yet.

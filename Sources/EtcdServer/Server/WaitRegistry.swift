@@ -20,6 +20,9 @@ final class WaitRegistry: Sendable {
         waiters.withLock { $0[id] = continuation }
     }
 
+    /// Number of clients waiting.
+    var count: Int { waiters.withLock { $0.count } }
+
     /// Hands the result to the waiter of `id`, if one is (still) waiting.
     func trigger(_ id: UInt64, _ result: Result<ApplyResult, EtcdError>) {
         guard let continuation = waiters.withLock({ $0.removeValue(forKey: id) }) else { return }
