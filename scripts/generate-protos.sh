@@ -16,19 +16,24 @@ for plugin in protoc-gen-swift protoc-gen-grpc-swift-2; do
 done
 bin="$(swift build -c release --package-path "$root/scripts/protoc-plugins" --scratch-path "$scratch" --show-bin-path)"
 
-rm -rf "$out"
-mkdir -p "$out"
+# Generate into a scratch folder and swap it in only when protoc succeeded, so a broken
+# .proto never leaves the package without its generated code.
+staging="$(mktemp -d)"
+trap 'rm -rf "$staging"' EXIT
 cd "$root/Protos"
 protos=$(find . -name '*.proto' | sed 's|^\./||' | sort)
 protoc \
   --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
   --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
-  --swift_out="$out" \
+  --swift_out="$staging" \
   --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
-  --grpc-swift-2_out="$out" \
+  --grpc-swift-2_out="$staging" \
   --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true,FileNaming=PathToUnderscores \
   $protos
 # protoc-gen-grpc-swift-2 writes a file even for protos without services; drop those.
-grep -l "This file contained no services" "$out"/*.grpc.swift | xargs -r rm
+grep -l "This file contained no services" "$staging"/*.grpc.swift | xargs -r rm
+rm -rf "$out"
+mkdir -p "$(dirname "$out")"
+cp -r "$staging" "$out"
 echo "generated into ${out#$root/}:"
 ls "$out"
