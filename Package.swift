@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swetcd", targets: ["swetcd"]),
+        .executable(name: "swetcd-raft-bench", targets: ["RaftBench"]),
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "EtcdProto", targets: ["EtcdProto"]),
     ],
@@ -84,6 +85,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Raft proposals per second through an in-memory 3-node cluster (a benchmark, not a test).
+        .executableTarget(name: "RaftBench", dependencies: ["Raft"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: swiftSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "Raft"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage"], swiftSettings: swiftSettings),

@@ -11,11 +11,16 @@ public enum EntryType: UInt8, Sendable, Hashable {
 
 /// One record of the replicated log.
 public struct Entry: Sendable, Hashable {
+    /// The term of the leader that created the entry.
     public var term: UInt64
+    /// Position in the log, from 1.
     public var index: UInt64
+    /// What `data` holds.
     public var type: EntryType
+    /// The payload.
     public var data: [UInt8]
 
+    /// An entry; Raft assigns term and index when the entry is proposed.
     public init(term: UInt64, index: UInt64, type: EntryType = .normal, data: [UInt8] = []) {
         self.term = term
         self.index = index
