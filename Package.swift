@@ -38,13 +38,15 @@ let package = Package(
         ),
         // Raft as a pure, deterministic state machine: no clocks, threads, sockets or files.
         .target(name: "Raft", swiftSettings: swiftSettings),
+        // CRC-32C, shared by the WAL, MVCC hashes and snapshot files.
+        .target(name: "Checksum", swiftSettings: swiftSettings),
         // Segmented, checksummed write-ahead log of Raft entries and hard state.
-        .target(name: "WAL", dependencies: ["Raft"], swiftSettings: swiftSettings),
+        .target(name: "WAL", dependencies: ["Raft", "Checksum"], swiftSettings: swiftSettings),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The backend: bucketed key-value tables in SQLite, written in batches.
         .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         // Multi-version key-value store: revisions, key index, ranges, txns, compaction.
-        .target(name: "MVCC", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .target(name: "MVCC", dependencies: ["Storage", "Checksum"], swiftSettings: swiftSettings),
         // Leases: grant/revoke through the log, time kept by the leader, keys attached.
         .target(name: "Lease", dependencies: ["Storage", "MVCC"], swiftSettings: swiftSettings),
         // The member: bootstrap, the proposal/log/apply loop, request semantics.
@@ -89,9 +91,10 @@ let package = Package(
         .executableTarget(name: "RaftBench", dependencies: ["Raft"], swiftSettings: swiftSettings),
 
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: swiftSettings),
-        .testTarget(name: "WALTests", dependencies: ["WAL", "Raft"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WALTests", dependencies: ["WAL", "Raft", "SwetcdTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
-        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage", "SwetcdTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",

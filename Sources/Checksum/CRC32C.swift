@@ -2,9 +2,9 @@
 /// with eight lookup tables so that the hot loop consumes eight bytes per step.
 ///
 /// `CRC32C.checksum("123456789".utf8)` is `0xE3069283`.
-enum CRC32C {
+public enum CRC32C {
     /// The polynomial 0x1EDC6F41 with its bits reversed (the CRC is computed LSB first).
-    static let reversedPolynomial: UInt32 = 0x82F6_3B78
+    public static let reversedPolynomial: UInt32 = 0x82F6_3B78
 
     /// Eight tables of 256 entries, stored one after the other. Table 0 is the classic
     /// byte-at-a-time table; table k advances the CRC by a byte followed by k zero bytes.
@@ -27,19 +27,19 @@ enum CRC32C {
     }()
 
     /// The checksum of `bytes`.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         update(0, with: bytes)
     }
 
     /// The checksum of a byte sequence (convenience for small inputs and tests).
-    static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+    public static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
         let array = Array(bytes)
         return array.withUnsafeBytes { update(0, with: $0) }
     }
 
     /// Extends the checksum `crc` of some bytes to cover `bytes` appended to them.
     /// `update(update(0, a), b) == checksum(a + b)`.
-    static func update(_ crc: UInt32, with bytes: UnsafeRawBufferPointer) -> UInt32 {
+    public static func update(_ crc: UInt32, with bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard var p = bytes.baseAddress, !bytes.isEmpty else { return crc }
         var remaining = bytes.count
         var c = ~crc

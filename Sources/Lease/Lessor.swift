@@ -64,6 +64,27 @@ public final class Lessor: LeaseAttachments, Sendable {
         state.withLock { $0.leases = leases }
     }
 
+    /// Replaces every lease with those stored in `reader` (the backend was replaced by a
+    /// snapshot). A primary keeps timing them, from now.
+    public func reload(from reader: BackendReader) throws {
+        var leases: [Int64: Lease] = [:]
+        try reader.forEach(.lease, from: [], to: nil) { key, value in
+            guard let record = LeaseRecord(key: key, value: value) else {
+                throw MVCCError.corrupt("bad lease record of \(value.count) bytes")
+            }
+            leases[record.id] = Lease(ttl: record.ttl)
+            return true
+        }
+        let start = now()
+        state.withLock { state in
+            if state.isPrimary {
+                for id in leases.keys { leases[id]!.expiry = start + .seconds(leases[id]!.ttl) }
+            }
+            state.leases = leases
+            state.keyToLease = [:]
+        }
+    }
+
     // MARK: Applied through the log
 
     /// Grants lease `id` for `ttl` seconds (at least `minTTL`) and stores it in `batch`.

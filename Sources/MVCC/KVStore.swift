@@ -1,3 +1,4 @@
+import Checksum
 import Foundation
 import Storage
 import Synchronization
@@ -38,13 +39,40 @@ public final class KVStore: @unchecked Sendable {
     public init(backend: Backend, leases: LeaseAttachments? = nil) throws {
         self.backend = backend
         self.leases = leases
+        let loaded = try Self.loadIndex(into: index, from: backend, leases: leases)
+        currentRevision = loaded.current
+        readableRevision = Atomic(loaded.current)
+        compactedRevision = Atomic(loaded.compacted)
+        watchable = WatchableStore(revision: loaded.current, compactRevision: loaded.compacted) { [backend] from, through in
+            try Self.readEvents(backend: backend, from: from, through: through)
+        }
+    }
+
+    /// Rebuilds everything from the backend after its database was replaced (a snapshot from
+    /// the leader). Watchers keep watching: they catch up from the new history. Apply thread only.
+    public func reload() throws {
+        try compactionLock.withWriteLock {
+            index.removeAll()
+            uncommittedEvents.removeAll()
+            let loaded = try Self.loadIndex(into: index, from: backend, leases: leases)
+            currentRevision = loaded.current
+            readableRevision.store(loaded.current, ordering: .releasing)
+            compactedRevision.store(loaded.compacted, ordering: .releasing)
+            watchable.restore(revision: loaded.current, compactRevision: loaded.compacted)
+        }
+    }
+
+    /// Replays the key bucket into `index` and attaches live keys to their leases; returns the
+    /// store's revision and compaction revision.
+    private static func loadIndex(
+        into index: KeyIndexTree, from backend: Backend, leases: LeaseAttachments?
+    ) throws -> (current: Int64, compacted: Int64) {
         var compacted: Int64 = -1
-        if let stored = try backend.batch.withValue(.meta, Self.compactRevisionKey, { RevisionKey(bytes: $0) }) {
-            guard let stored else { throw MVCCError.corrupt("bad \(String(decoding: Self.compactRevisionKey, as: UTF8.self)) in meta bucket") }
+        if let stored = try backend.batch.withValue(.meta, compactRevisionKey, { RevisionKey(bytes: $0) }) {
+            guard let stored else { throw MVCCError.corrupt("bad \(String(decoding: compactRevisionKey, as: UTF8.self)) in meta bucket") }
             compacted = stored.revision.main
         }
         var latest: Int64 = 1
-        let index = self.index
         var keyLeases: [[UInt8]: Int64] = [:]
         try backend.batch.forEach(.key, from: [], to: nil) { keyBytes, valueBytes in
             guard let revisionKey = RevisionKey(bytes: keyBytes) else {
@@ -68,16 +96,10 @@ public final class KVStore: @unchecked Sendable {
             }
             return true
         }
-        let current = max(latest, compacted)
-        currentRevision = current
-        readableRevision = Atomic(current)
-        compactedRevision = Atomic(compacted)
-        watchable = WatchableStore(revision: current, compactRevision: compacted) { [backend] from, through in
-            try Self.readEvents(backend: backend, from: from, through: through)
-        }
         if let leases {
             for (key, lease) in keyLeases { leases.attach(lease, key: key) }
         }
+        return (max(latest, compacted), compacted)
     }
 
     /// Stops the watch machinery (the backend is closed by its owner).
@@ -188,20 +210,19 @@ public final class KVStore: @unchecked Sendable {
             let target = rev == 0 ? current : rev
             let kept = index.keep(atRev: target)
             let lower = Revision(main: compacted + 1)
-            var crc = CRC32C()
-            crc.update(Array(Bucket.key.name.utf8))
+            var crc = Array(Bucket.key.name.utf8).withUnsafeBytes { CRC32C.checksum($0) }
             try backend.read { transaction in
                 try transaction.forEach(.key, from: [], to: RevisionKey.lowerBound(main: target + 1)) { keyBytes, valueBytes in
                     guard let revisionKey = RevisionKey(bytes: keyBytes) else { return true }
                     if revisionKey.revision < lower, !kept.isEmpty, !kept.contains(revisionKey.revision) {
                         return true
                     }
-                    crc.update(keyBytes)
-                    crc.update(valueBytes)
+                    crc = CRC32C.update(crc, with: keyBytes)
+                    crc = CRC32C.update(crc, with: valueBytes)
                     return true
                 }
             }
-            return (crc.value, current, compacted)
+            return (crc, current, compacted)
         }
     }
 

@@ -121,6 +121,11 @@ final class KeyIndexTree: @unchecked Sendable {
         }
     }
 
+    /// Forgets every key (before reloading a replaced backend).
+    func removeAll() {
+        lock.withWriteLock { indexes = SortedKeyIndexes() }
+    }
+
     /// Rebuilds a key seen for the first time while loading the backend.
     func restore(_ key: [UInt8], created: Revision, modified: Revision, version: Int64) {
         lock.withWriteLock {

@@ -14,11 +14,13 @@ public final class Backend: @unchecked Sendable {
     // the reader pool is protected by its mutex; everything else is immutable.
 
     public let path: String
-    private let writer: SQLiteConnection
+    private var writer: SQLiteConnection
     /// The write side. Only the thread that applies the log may use it.
-    public let batch: BatchTransaction
-    private let idleReaders = Mutex<[ReadTransaction]>([])
-    private let checkpointer: Checkpointer
+    public private(set) var batch: BatchTransaction
+    /// Idle read transactions, and the generation of the database file they belong to (a
+    /// replaced database makes older connections useless).
+    private let readers = Mutex<(generation: Int, idle: [ReadTransaction])>((0, []))
+    private var checkpointer: Checkpointer
     private var closed = false
 
     /// Opens (creating if needed) the database at `path`.
@@ -26,7 +28,12 @@ public final class Backend: @unchecked Sendable {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        writer = try SQLiteConnection(path: path)
+        (writer, batch) = try Self.openWriter(path)
+        checkpointer = try Checkpointer(path: path)
+    }
+
+    private static func openWriter(_ path: String) throws -> (SQLiteConnection, BatchTransaction) {
+        let writer = try SQLiteConnection(path: path)
         try writer.execute("PRAGMA journal_mode=WAL")
         try writer.execute("PRAGMA synchronous=NORMAL")
         // Checkpoints fsync; they run on their own thread so the apply loop never waits on them.
@@ -35,7 +42,33 @@ public final class Backend: @unchecked Sendable {
         for bucket in Bucket.all {
             try writer.execute("CREATE TABLE IF NOT EXISTS \(bucket.table) (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
         }
-        batch = try BatchTransaction(connection: writer)
+        return (writer, try BatchTransaction(connection: writer))
+    }
+
+    /// Writes a consistent copy of everything committed so far to `destination` (an SQLite
+    /// database of its own), without blocking the writer.
+    public func copy(to destination: String) throws {
+        try? FileManager.default.removeItem(atPath: destination)
+        let connection = try SQLiteConnection(path: path)
+        defer { connection.close() }
+        let quoted = destination.replacingOccurrences(of: "'", with: "''")
+        try connection.execute("VACUUM INTO '\(quoted)'")
+    }
+
+    /// Replaces the database with the file at `source` (a snapshot from the leader), which is
+    /// moved into place. Apply thread only; readers already running finish on the old data.
+    public func replaceDatabase(with source: String) throws {
+        try batch.commit()
+        checkpointer.stop()
+        writer.close()
+        readers.withLock { readers in
+            for reader in readers.idle { reader.connection.close() }
+            readers = (readers.generation + 1, [])
+        }
+        let fileManager = FileManager.default
+        for suffix in ["-wal", "-shm"] { try? fileManager.removeItem(atPath: path + suffix) }
+        _ = try fileManager.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: source))
+        (writer, batch) = try Self.openWriter(path)
         checkpointer = try Checkpointer(path: path)
     }
 
@@ -46,17 +79,23 @@ public final class Backend: @unchecked Sendable {
     /// Runs `body` in a read transaction: a consistent snapshot of everything committed
     /// before it started. Safe from any thread, concurrently with the writer.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let reused = idleReaders.withLock { $0.popLast() }
+        let (generation, reused) = readers.withLock { ($0.generation, $0.idle.popLast()) }
         let transaction: ReadTransaction
         if let reused {
             transaction = reused
         } else {
-            transaction = try ReadTransaction(connection: SQLiteConnection(path: path))
+            transaction = try ReadTransaction(connection: SQLiteConnection(path: path), generation: generation)
         }
         try transaction.start()
         defer {
             transaction.finish()
-            idleReaders.withLock { $0.append(transaction) }
+            readers.withLock { readers in
+                if transaction.generation == readers.generation {
+                    readers.idle.append(transaction)
+                } else {
+                    transaction.connection.close()
+                }
+            }
         }
         return try body(transaction)
     }
@@ -90,9 +129,9 @@ public final class Backend: @unchecked Sendable {
         try batch.commit()
         checkpointer.stop()
         try writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        idleReaders.withLock { readers in
-            for reader in readers { reader.connection.close() }
-            readers.removeAll()
+        readers.withLock { readers in
+            for reader in readers.idle { reader.connection.close() }
+            readers.idle.removeAll()
         }
         writer.close()
     }

@@ -8,8 +8,12 @@ public final class ReadTransaction: BackendReader, @unchecked Sendable {
     private let end: SQLiteStatement
     private let pin: SQLiteStatement
 
-    init(connection: SQLiteConnection) throws {
+    /// The database file generation this connection was opened on.
+    let generation: Int
+
+    init(connection: SQLiteConnection, generation: Int) throws {
         self.connection = connection
+        self.generation = generation
         begin = try connection.prepare("BEGIN")
         end = try connection.prepare("COMMIT")
         // BEGIN is deferred; the first read fixes the snapshot, so read something at once.

@@ -1,3 +1,4 @@
+import Checksum
 /// Why a record could not be read.
 enum RecordDamage: Equatable, CustomStringConvertible {
     /// Fewer than a header's worth of bytes remain and they are not all zero.

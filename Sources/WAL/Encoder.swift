@@ -1,3 +1,4 @@
+import Checksum
 import Raft
 
 /// Frames records into one contiguous, reusable byte buffer, so that a whole batch reaches the

@@ -1,3 +1,4 @@
+import SwetcdTestSupport
 import Testing
 @testable import MVCC
 
@@ -85,7 +86,7 @@ import Testing
 
     @Test func sortedIndexesStayOrderedThroughSplits() {
         var indexes = SortedKeyIndexes()
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var inserted = Set<[UInt8]>()
         for _ in 0..<5000 {
             let key = (0..<Int(generator.next() % 4 + 1)).map { _ in UInt8(generator.next() % 8) }
@@ -98,17 +99,5 @@ import Testing
         #expect(flattened.count == inserted.count)
         #expect(flattened == inserted.sorted { compareBytes($0, $1) < 0 })
         for key in inserted { #expect(indexes.find(key) != nil) }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import SwetcdTestSupport
 import Testing
 @testable import WAL
 

@@ -130,6 +130,20 @@ public final class WatchableStore: @unchecked Sendable {
         }
     }
 
+    /// The store's history was replaced (a snapshot): every watcher catches up from the new
+    /// history, as if it had fallen behind.
+    func restore(revision: Int64, compactRevision: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        for watcher in synced.watchers.values {
+            synced.remove(watcher)
+            unsynced.add(watcher)
+        }
+        notifiedRevision = revision
+        self.compactRevision = compactRevision
+        lock.signal()
+    }
+
     /// Records a compaction: watchers needing older revisions will be told and cancelled.
     func compacted(at revision: Int64) {
         lock.lock()
