@@ -59,7 +59,7 @@ logger.info(
 
 let server: EtcdServer
 do {
-    server = try EtcdServer.start(config: config, logger: logger)
+    server = try await EtcdServer.start(config: config, logger: logger)
 } catch {
     logger.critical("failed to start etcd server", metadata: ["error": "\(error)"])
     FileHandle.standardError.write(Data("swetcd: \(error)\n".utf8))
@@ -82,7 +82,20 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 }
 
 do {
-    try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run()
+    // Clients are served once the member published itself to the cluster, as in etcd.
+    try await server.waitUntilReady()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run()
+        }
+        group.addTask {
+            // A member removed from the cluster stops itself; the process goes with it.
+            while !server.isStopped { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        try await group.next()
+        group.cancelAll()
+    }
+    exit(0)
 } catch {
     logger.critical("client listener failed", metadata: ["error": "\(error)"])
     server.stop()

@@ -20,13 +20,13 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         context: ServerContext
     ) async throws {
         for try await keepAlive in request {
-            let answer = try await rpc { () throws(EtcdError) in try server.leaseRenew(keepAlive.id) }
+            let answer = try await rpc { () async throws(EtcdError) in try await server.leaseKeepAlive(keepAlive.id) }
             try await response.write(answer)
         }
     }
 
     func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
-        server.leaseTimeToLive(request)
+        try await rpc { () async throws(EtcdError) in try await server.leaseTimeToLiveFromLeader(request) }
     }
 
     func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseLeasesResponse {

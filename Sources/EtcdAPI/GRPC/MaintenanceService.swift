@@ -42,7 +42,8 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     }
 
     func moveLeader(request: Etcdserverpb_MoveLeaderRequest, context: ServerContext) async throws -> Etcdserverpb_MoveLeaderResponse {
-        throw Unsupported.feature("move-leader")
+        try await rpc { () async throws(EtcdError) in try await server.moveLeader(to: request.targetID) }
+        return Etcdserverpb_MoveLeaderResponse()
     }
 
     func downgrade(request: Etcdserverpb_DowngradeRequest, context: ServerContext) async throws -> Etcdserverpb_DowngradeResponse {

@@ -14,6 +14,7 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
         response: RPCWriter<Etcdserverpb_WatchResponse>,
         context: ServerContext
     ) async throws {
+        try await rpc { () throws(EtcdError) in try server.requireVoter() }
         let session = WatchSession(server: server)
         defer { session.stream.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -167,7 +168,8 @@ final class WatchSession: Sendable {
                 options.withLock { $0.forget(response.watchID) }
             }
             if fragments {
-                return Self.fragment(message, limit: server.config.maxRequestBytes)
+                // etcd's limit is the request limit plus its gRPC overhead allowance (512 KiB).
+                return Self.fragment(message, limit: server.config.maxRequestBytes + 512 * 1024)
             }
         }
         return [message]
@@ -185,7 +187,9 @@ final class WatchSession: Sendable {
         current.fragment = true
         var size = (try? current.serializedBytes() as [UInt8])?.count ?? 0
         for event in message.events {
-            let eventSize = ((try? event.serializedBytes() as [UInt8])?.count ?? 0) + 6
+            // Exactly what the event adds to the encoded response: tag, length, bytes.
+            let encoded = (try? event.serializedBytes() as [UInt8])?.count ?? 0
+            let eventSize = 1 + Self.varintSize(encoded) + encoded
             if current.events.count >= 1 && size + eventSize >= limit {
                 parts.append(current)
                 current.events = []
@@ -197,5 +201,12 @@ final class WatchSession: Sendable {
         current.fragment = false
         parts.append(current)
         return parts
+    }
+
+    private static func varintSize(_ value: Int) -> Int {
+        var size = 1
+        var rest = UInt64(value) >> 7
+        while rest != 0 { size += 1; rest >>= 7 }
+        return size
     }
 }

@@ -47,16 +47,16 @@ struct Gateway: Sendable {
         "/v3/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
         "/v3/kv/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
         "/v3/lease/keepalive": .streaming(keepAlive),
-        "/v3/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { $0.leaseTimeToLive($1) },
-        "/v3/kv/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { $0.leaseTimeToLive($1) },
+        "/v3/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1) },
+        "/v3/kv/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1) },
         "/v3/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
         "/v3/kv/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
 
-        "/v3/cluster/member/list": unary(Etcdserverpb_MemberListRequest.self) { server, _ in server.memberList() },
-        "/v3/cluster/member/add": unsupported(Etcdserverpb_MemberAddRequest.self, Unsupported.membershipChanges),
-        "/v3/cluster/member/remove": unsupported(Etcdserverpb_MemberRemoveRequest.self, Unsupported.membershipChanges),
-        "/v3/cluster/member/update": unsupported(Etcdserverpb_MemberUpdateRequest.self, Unsupported.membershipChanges),
-        "/v3/cluster/member/promote": unsupported(Etcdserverpb_MemberPromoteRequest.self, Unsupported.membershipChanges),
+        "/v3/cluster/member/list": unary(Etcdserverpb_MemberListRequest.self) { try await $0.memberList(linearizable: $1.linearizable) },
+        "/v3/cluster/member/add": unary(Etcdserverpb_MemberAddRequest.self) { try await $0.memberAdd($1) },
+        "/v3/cluster/member/remove": unary(Etcdserverpb_MemberRemoveRequest.self) { try await $0.memberRemove($1) },
+        "/v3/cluster/member/update": unary(Etcdserverpb_MemberUpdateRequest.self) { try await $0.memberUpdate($1) },
+        "/v3/cluster/member/promote": unary(Etcdserverpb_MemberPromoteRequest.self) { try await $0.memberPromote($1) },
 
         "/v3/maintenance/status": unary(Etcdserverpb_StatusRequest.self) { server, _ in try server.status() },
         "/v3/maintenance/hashkv": unary(Etcdserverpb_HashKVRequest.self) { try $0.hashKV(revision: $1.revision) },
@@ -64,7 +64,10 @@ struct Gateway: Sendable {
         "/v3/maintenance/hash": unsupported(Etcdserverpb_HashRequest.self, Unsupported.feature("Hash (use HashKV)")),
         "/v3/maintenance/defragment": unsupported(Etcdserverpb_DefragmentRequest.self, Unsupported.feature("defragment")),
         "/v3/maintenance/snapshot": unsupported(Etcdserverpb_SnapshotRequest.self, Unsupported.feature("snapshot")),
-        "/v3/maintenance/transfer-leadership": unsupported(Etcdserverpb_MoveLeaderRequest.self, Unsupported.feature("move-leader")),
+        "/v3/maintenance/transfer-leadership": unary(Etcdserverpb_MoveLeaderRequest.self) { server, request in
+            try await server.moveLeader(to: request.targetID)
+            return Etcdserverpb_MoveLeaderResponse()
+        },
         "/v3/maintenance/downgrade": unsupported(Etcdserverpb_DowngradeRequest.self, Unsupported.feature("downgrade")),
 
         "/v3/auth/authenticate": unsupported(Etcdserverpb_AuthenticateRequest.self, Unsupported.authentication),
@@ -85,7 +88,7 @@ struct Gateway: Sendable {
     /// Answers `request` if its path is a gateway path; nil otherwise.
     func respond(to request: HTTPRequest) async -> HTTPReply? {
         guard let route = Self.routes[String(request.path)] else { return nil }
-        guard request.head.method == .POST else { return .complete(.methodNotAllowed(allow: "POST")) }
+        guard request.head.method == .POST else { return .complete(.methodNotAllowed(allow: nil)) }
         let body = String(buffer: request.body)
         switch route {
         case .unary(let call):
@@ -138,7 +141,7 @@ struct Gateway: Sendable {
         for object in GatewayJSON.objects(in: body).ifEmpty([Substring("{}")]) {
             let request = try GatewayJSON.decode(Etcdserverpb_LeaseKeepAliveRequest.self, from: object)
             do {
-                try await writer.write(GatewayJSON.result(try server.leaseRenew(request.id)))
+                try await writer.write(GatewayJSON.result(try await server.leaseKeepAlive(request.id)))
             } catch let error as EtcdError {
                 throw error
             }

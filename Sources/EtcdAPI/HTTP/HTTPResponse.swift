@@ -24,11 +24,22 @@ struct HTTPResponse: Sendable {
         HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: body)
     }
 
-    static let notFound = text("404 page not found\n", status: .notFound)
+    /// Go's http.Error: plain text, and a header that tells browsers not to sniff it.
+    static func goError(_ body: String, status: HTTPResponseStatus) -> HTTPResponse {
+        var response = text(body, status: status)
+        response.headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        return response
+    }
 
-    static func methodNotAllowed(allow: String) -> HTTPResponse {
-        var response = text("Method Not Allowed\n", status: .methodNotAllowed)
-        response.headers.add(name: "Allow", value: allow)
+    static let notFound = goError("404 page not found\n", status: .notFound)
+
+    /// grpc-gateway's answer for an unknown path under /v3/.
+    static let gatewayNotFound = goError("Not Found\n", status: .notFound)
+
+    /// With `allow` nil, grpc-gateway's answer (it names no allowed method).
+    static func methodNotAllowed(allow: String?) -> HTTPResponse {
+        var response = goError("Method Not Allowed\n", status: .methodNotAllowed)
+        if let allow { response.headers.add(name: "Allow", value: allow) }
         return response
     }
 }

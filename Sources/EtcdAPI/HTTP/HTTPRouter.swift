@@ -23,7 +23,7 @@ struct HTTPRouter: Sendable {
             return .complete(.json(#"{"etcdserver":"\#(ServerVersion.server)","etcdcluster":"\#(server.membership.version ?? "not_decided")"}"#))
         default:
             if let answer = await Gateway(server: server).respond(to: request) { return answer }
-            return .complete(.notFound)
+            return .complete(request.path.hasPrefix("/v3/") ? .gatewayNotFound : .notFound)
         }
     }
 

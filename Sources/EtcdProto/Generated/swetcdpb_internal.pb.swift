@@ -201,6 +201,9 @@ public nonisolated struct Swetcdpb_StoredMember: Sendable {
 
   public var isLearner: Bool = false
 
+  /// Only in a conf change's context: this add-node promotes an existing learner.
+  public var isPromote: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -535,7 +538,7 @@ nonisolated extension Swetcdpb_ClusterVersion: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Swetcdpb_StoredMember: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredMember"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}peer_urls\0\u{3}client_urls\0\u{3}is_learner\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}peer_urls\0\u{3}client_urls\0\u{3}is_learner\0\u{3}is_promote\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -548,6 +551,7 @@ nonisolated extension Swetcdpb_StoredMember: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.peerUrls) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.clientUrls) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.isLearner) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.isPromote) }()
       default: break
       }
     }
@@ -569,6 +573,9 @@ nonisolated extension Swetcdpb_StoredMember: SwiftProtobuf.Message, SwiftProtobu
     if self.isLearner != false {
       try visitor.visitSingularBoolField(value: self.isLearner, fieldNumber: 5)
     }
+    if self.isPromote != false {
+      try visitor.visitSingularBoolField(value: self.isPromote, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -578,6 +585,7 @@ nonisolated extension Swetcdpb_StoredMember: SwiftProtobuf.Message, SwiftProtobu
     if lhs.peerUrls != rhs.peerUrls {return false}
     if lhs.clientUrls != rhs.clientUrls {return false}
     if lhs.isLearner != rhs.isLearner {return false}
+    if lhs.isPromote != rhs.isPromote {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -89,13 +89,27 @@ public enum Swetcdpb_Peer: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "MemberPromote" metadata.
+        public enum MemberPromote: Sendable {
+            /// Request type for "MemberPromote".
+            public typealias Input = Etcdserverpb_MemberPromoteRequest
+            /// Response type for "MemberPromote".
+            public typealias Output = Etcdserverpb_MemberPromoteResponse
+            /// Descriptor for "MemberPromote".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "swetcdpb.Peer"),
+                method: "MemberPromote",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "swetcdpb.Peer" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Raft.descriptor,
             Snapshot.descriptor,
             Members.descriptor,
             LeaseRenew.descriptor,
-            LeaseTimeToLive.descriptor
+            LeaseTimeToLive.descriptor,
+            MemberPromote.descriptor
         ]
     }
 }
@@ -210,6 +224,24 @@ extension Swetcdpb_Peer {
             request: GRPCCore.StreamingServerRequest<Etcdserverpb_LeaseTimeToLiveRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Etcdserverpb_LeaseTimeToLiveResponse>
+
+        /// Handle the "MemberPromote" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Etcdserverpb_MemberPromoteRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Etcdserverpb_MemberPromoteResponse` messages.
+        func memberPromote(
+            request: GRPCCore.StreamingServerRequest<Etcdserverpb_MemberPromoteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Etcdserverpb_MemberPromoteResponse>
     }
 
     /// Service protocol for the "swetcdpb.Peer" service.
@@ -308,6 +340,24 @@ extension Swetcdpb_Peer {
             request: GRPCCore.ServerRequest<Etcdserverpb_LeaseTimeToLiveRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Etcdserverpb_LeaseTimeToLiveResponse>
+
+        /// Handle the "MemberPromote" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Etcdserverpb_MemberPromoteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Etcdserverpb_MemberPromoteResponse` message.
+        func memberPromote(
+            request: GRPCCore.ServerRequest<Etcdserverpb_MemberPromoteRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Etcdserverpb_MemberPromoteResponse>
     }
 
     /// Simple service protocol for the "swetcdpb.Peer" service.
@@ -404,6 +454,24 @@ extension Swetcdpb_Peer {
             request: Etcdserverpb_LeaseTimeToLiveRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Etcdserverpb_LeaseTimeToLiveResponse
+
+        /// Handle the "MemberPromote" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+        ///
+        /// - Parameters:
+        ///   - request: A `Etcdserverpb_MemberPromoteRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Etcdserverpb_MemberPromoteResponse` to respond with.
+        func memberPromote(
+            request: Etcdserverpb_MemberPromoteRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Etcdserverpb_MemberPromoteResponse
     }
 }
 
@@ -466,6 +534,17 @@ extension Swetcdpb_Peer.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Swetcdpb_Peer.Method.MemberPromote.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Etcdserverpb_MemberPromoteRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Etcdserverpb_MemberPromoteResponse>(),
+            handler: { request, context in
+                try await self.memberPromote(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -521,6 +600,17 @@ extension Swetcdpb_Peer.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Etcdserverpb_LeaseTimeToLiveResponse> {
         let response = try await self.leaseTimeToLive(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func memberPromote(
+        request: GRPCCore.StreamingServerRequest<Etcdserverpb_MemberPromoteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Etcdserverpb_MemberPromoteResponse> {
+        let response = try await self.memberPromote(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -589,6 +679,19 @@ extension Swetcdpb_Peer.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Etcdserverpb_LeaseTimeToLiveResponse> {
         return GRPCCore.ServerResponse<Etcdserverpb_LeaseTimeToLiveResponse>(
             message: try await self.leaseTimeToLive(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func memberPromote(
+        request: GRPCCore.ServerRequest<Etcdserverpb_MemberPromoteRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Etcdserverpb_MemberPromoteResponse> {
+        return GRPCCore.ServerResponse<Etcdserverpb_MemberPromoteResponse>(
+            message: try await self.memberPromote(
                 request: request.message,
                 context: context
             ),
@@ -718,6 +821,29 @@ extension Swetcdpb_Peer {
             deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_LeaseTimeToLiveResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_LeaseTimeToLiveResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "MemberPromote" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Etcdserverpb_MemberPromoteRequest` message.
+        ///   - serializer: A serializer for `Etcdserverpb_MemberPromoteRequest` messages.
+        ///   - deserializer: A deserializer for `Etcdserverpb_MemberPromoteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func memberPromote<Result>(
+            request: GRPCCore.ClientRequest<Etcdserverpb_MemberPromoteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Etcdserverpb_MemberPromoteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_MemberPromoteResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_MemberPromoteResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -905,6 +1031,40 @@ extension Swetcdpb_Peer {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "MemberPromote" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Etcdserverpb_MemberPromoteRequest` message.
+        ///   - serializer: A serializer for `Etcdserverpb_MemberPromoteRequest` messages.
+        ///   - deserializer: A deserializer for `Etcdserverpb_MemberPromoteResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func memberPromote<Result>(
+            request: GRPCCore.ClientRequest<Etcdserverpb_MemberPromoteRequest>,
+            serializer: some GRPCCore.MessageSerializer<Etcdserverpb_MemberPromoteRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Etcdserverpb_MemberPromoteResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_MemberPromoteResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Swetcdpb_Peer.Method.MemberPromote.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1050,6 +1210,35 @@ extension Swetcdpb_Peer.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Etcdserverpb_LeaseTimeToLiveRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Etcdserverpb_LeaseTimeToLiveResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MemberPromote" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Etcdserverpb_MemberPromoteRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func memberPromote<Result>(
+        request: GRPCCore.ClientRequest<Etcdserverpb_MemberPromoteRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_MemberPromoteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.memberPromote(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Etcdserverpb_MemberPromoteRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Etcdserverpb_MemberPromoteResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1219,6 +1408,39 @@ extension Swetcdpb_Peer.ClientProtocol {
             metadata: metadata
         )
         return try await self.leaseTimeToLive(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "MemberPromote" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Promoting a learner, answered by the leader (only it knows whether the learner caught up).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func memberPromote<Result>(
+        _ message: Etcdserverpb_MemberPromoteRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Etcdserverpb_MemberPromoteResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Etcdserverpb_MemberPromoteRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.memberPromote(
             request: request,
             options: options,
             onResponse: handleResponse

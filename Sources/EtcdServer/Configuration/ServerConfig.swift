@@ -45,6 +45,13 @@ public struct ServerConfig: Sendable {
         .init("initial-cluster-state", default: "new", usage: "Initial cluster state ('new' or 'existing')."),
         .init("heartbeat-interval", default: "100", usage: "Time (in milliseconds) of a heartbeat interval."),
         .init("election-timeout", default: "1000", usage: "Time (in milliseconds) for an election to timeout."),
+        .init("snapshot-count", default: "100000", usage: "Number of committed transactions to trigger a snapshot to disk."),
+        .init("max-snapshots", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)."),
+        .init("max-wals", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)."),
+        .init("pre-vote", default: "true", isBoolean: true, usage: "Enable to run an additional Raft election phase."),
+        .init(
+            "strict-reconfig-check", default: "true", isBoolean: true,
+            usage: "Reject reconfiguration requests that would cause quorum loss."),
         .init("max-txn-ops", default: "128", usage: "Maximum number of operations permitted in a transaction."),
         .init("max-request-bytes", default: "1572864", usage: "Maximum client request size in bytes the server will accept."),
         .init(
@@ -83,6 +90,11 @@ public struct ServerConfig: Sendable {
         }
         heartbeatInterval = .milliseconds(Int64(heartbeat))
         electionTimeout = .milliseconds(Int64(election))
+        snapshotCount = try values.unsigned("snapshot-count")
+        maxSnapshots = Int(try values.unsigned("max-snapshots"))
+        maxWALs = Int(try values.unsigned("max-wals"))
+        preVote = values.bool("pre-vote")
+        strictReconfigCheck = values.bool("strict-reconfig-check")
         maxTxnOps = Int(try values.unsigned("max-txn-ops"))
         maxRequestBytes = Int(try values.unsigned("max-request-bytes"))
         watchProgressNotifyInterval = try GoDuration.parse(
@@ -129,6 +141,17 @@ public struct ServerConfig: Sendable {
         return order.map { ($0, urls[$0]!) }
     }
 
+    /// Applied entries between snapshots (`--snapshot-count`).
+    public var snapshotCount: UInt64 = 100_000
+    /// Snapshot files kept (`--max-snapshots`; 0 keeps all).
+    public var maxSnapshots = 5
+    /// WAL segments kept (`--max-wals`; 0 keeps all).
+    public var maxWALs = 5
+    /// Raft pre-vote (`--pre-vote`).
+    public var preVote = true
+    /// Refuse membership changes that would lose quorum (`--strict-reconfig-check`).
+    public var strictReconfigCheck = true
+
     /// Raft heartbeat interval (etcd's `--heartbeat-interval`, 100 ms).
     public var heartbeatInterval: Duration = .milliseconds(100)
     /// Raft election timeout (etcd's `--election-timeout`, 1000 ms).
@@ -144,4 +167,5 @@ public struct ServerConfig: Sendable {
     public var memberDirectory: String { dataDirectory + "/member" }
     public var walDirectory: String { memberDirectory + "/wal" }
     public var backendPath: String { memberDirectory + "/snap/db" }
+    public var snapshotDirectory: String { memberDirectory + "/snap" }
 }

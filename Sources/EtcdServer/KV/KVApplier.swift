@@ -134,7 +134,10 @@ struct KVApplier: Sendable {
                 guard let writer else { preconditionFailure("delete in a read-only txn") }
                 result.response = .responseDeleteRange(try deleteRange(delete, in: writer))
             case .requestTxn(let nested):
-                result.response = .responseTxn(try execute(nested, path: path, cursor: &cursor, view: view, writer: writer))
+                var nestedResponse = try execute(nested, path: path, cursor: &cursor, view: view, writer: writer)
+                // etcd gives a nested txn's response an empty header (present, all zero).
+                nestedResponse.header = Etcdserverpb_ResponseHeader()
+                result.response = .responseTxn(nestedResponse)
             case nil:
                 continue
             }
@@ -180,14 +183,13 @@ struct KVApplier: Sendable {
         }
     }
 
-    /// True when a txn only reads, at any depth and in both branches.
+    /// True when a txn only reads: every op of both branches is a range. As in etcd's
+    /// isTxnReadonly, a nested txn counts as a write (it goes through the log), even one that
+    /// only reads.
     static func isReadOnly(_ request: Etcdserverpb_TxnRequest) -> Bool {
         (request.success + request.failure).allSatisfy { op in
-            switch op.request {
-            case .requestRange: return true
-            case .requestTxn(let nested): return isReadOnly(nested)
-            default: return false
-            }
+            if case .requestRange = op.request { return true }
+            return false
         }
     }
 

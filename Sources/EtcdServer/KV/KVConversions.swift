@@ -1,5 +1,6 @@
 import EtcdProto
 import Foundation
+import GRPCCore
 import Lease
 import MVCC
 
@@ -49,6 +50,7 @@ extension EtcdError {
         case let etcd as EtcdError: return etcd
         case let mvcc as MVCCError: return EtcdError(mvcc)
         case let lease as LeaseError: return EtcdError(lease)
+        case let rpc as RPCError: return EtcdError(rpc)
         default: return EtcdError(.internal, "etcdserver: \(error)")
         }
     }

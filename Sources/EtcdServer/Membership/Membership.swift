@@ -27,6 +27,7 @@ public final class Membership: Sendable {
     public let clusterID: UInt64
     private struct State {
         var members: [UInt64: Member] = [:]
+        var removed: Set<UInt64> = []
         var version: String?
     }
     private let state = Mutex(State())
@@ -41,14 +42,18 @@ public final class Membership: Sendable {
         var members: [UInt64: Member] = [:]
         try reader.forEach(.members, from: [], to: nil) { _, value in
             let stored = try Swetcdpb_StoredMember(serializedBytes: Array(value))
-            members[stored.id] = Member(
-                id: stored.id, name: stored.name, peerURLs: stored.peerUrls, clientURLs: stored.clientUrls,
-                isLearner: stored.isLearner)
+            members[stored.id] = Member(stored)
+            return true
+        }
+        var removed: Set<UInt64> = []
+        try reader.forEach(.membersRemoved, from: [], to: nil) { key, _ in
+            if let id = UInt64(String(decoding: key, as: UTF8.self), radix: 16) { removed.insert(id) }
             return true
         }
         let version = try reader.get(.cluster, Self.versionKey).map { String(decoding: $0, as: UTF8.self) }
         state.withLock {
             $0.members = members
+            $0.removed = removed
             $0.version = version
         }
     }
@@ -62,12 +67,45 @@ public final class Membership: Sendable {
         state.withLock { $0.members[id] }
     }
 
+    /// Whether `id` was removed from the cluster (it may never rejoin).
+    public func isRemoved(_ id: UInt64) -> Bool { state.withLock { $0.removed.contains(id) } }
+
+    /// IDs of removed members.
+    public var removedIDs: [UInt64] { state.withLock { $0.removed.sorted() } }
+
     /// The agreed cluster version, nil before the first member decided it.
     public var version: String? { state.withLock { $0.version } }
 
     func add(_ member: Member, in batch: BatchTransaction) throws {
         try persist(member, in: batch)
         state.withLock { $0.members[member.id] = member }
+    }
+
+    func remove(_ id: UInt64, in batch: BatchTransaction) throws {
+        try batch.delete(.members, Array(MemberIdentity.hex(id).utf8))
+        try batch.put(.membersRemoved, Array(MemberIdentity.hex(id).utf8), Array("removed".utf8))
+        state.withLock {
+            $0.members.removeValue(forKey: id)
+            $0.removed.insert(id)
+        }
+    }
+
+    /// Records a member's new peer URLs; false when the member is unknown.
+    func setPeerURLs(of id: UInt64, _ urls: [String], in batch: BatchTransaction) throws -> Bool {
+        guard var member = self.member(id) else { return false }
+        member.peerURLs = urls
+        try persist(member, in: batch)
+        state.withLock { $0.members[id] = member }
+        return true
+    }
+
+    /// Makes a learner a voting member; false when the member is unknown.
+    func promote(_ id: UInt64, in batch: BatchTransaction) throws -> Bool {
+        guard var member = self.member(id) else { return false }
+        member.isLearner = false
+        try persist(member, in: batch)
+        state.withLock { $0.members[id] = member }
+        return true
     }
 
     /// Records a member's name and client URLs; false when the member is unknown.
@@ -86,12 +124,6 @@ public final class Membership: Sendable {
     }
 
     private func persist(_ member: Member, in batch: BatchTransaction) throws {
-        var stored = Swetcdpb_StoredMember()
-        stored.id = member.id
-        stored.name = member.name
-        stored.peerUrls = member.peerURLs
-        stored.clientUrls = member.clientURLs
-        stored.isLearner = member.isLearner
-        try batch.put(.members, Array(MemberIdentity.hex(member.id).utf8), try stored.serializedBytes())
+        try batch.put(.members, Array(MemberIdentity.hex(member.id).utf8), try member.stored.serializedBytes())
     }
 }

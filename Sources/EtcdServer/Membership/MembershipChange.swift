@@ -1,30 +1,27 @@
 import EtcdProto
 import Raft
 
-/// A change to the membership carried by a configuration-change log entry.
-enum MembershipChange: Equatable {
-    case add(Member)
-
-    /// Encodes the change as the data of a `.confChange` entry.
-    var entryData: [UInt8] {
-        get throws {
-            switch self {
-            case .add(let member):
-                var stored = Swetcdpb_StoredMember()
-                stored.id = member.id
-                stored.name = member.name
-                stored.peerUrls = member.peerURLs
-                stored.clientUrls = member.clientURLs
-                stored.isLearner = member.isLearner
-                return try stored.serializedBytes()
-            }
-        }
+extension Member {
+    /// The member as carried in a conf change's context and stored in the backend.
+    var stored: Swetcdpb_StoredMember {
+        var stored = Swetcdpb_StoredMember()
+        stored.id = id
+        stored.name = name
+        stored.peerUrls = peerURLs
+        stored.clientUrls = clientURLs
+        stored.isLearner = isLearner
+        return stored
     }
 
-    init(entryData: [UInt8]) throws {
-        let stored = try Swetcdpb_StoredMember(serializedBytes: entryData)
-        self = .add(Member(
+    init(_ stored: Swetcdpb_StoredMember) {
+        self.init(
             id: stored.id, name: stored.name, peerURLs: stored.peerUrls, clientURLs: stored.clientUrls,
-            isLearner: stored.isLearner))
+            isLearner: stored.isLearner)
+    }
+
+    /// A Raft conf change that adds this member (as a learner if it is one).
+    func addChange(id requestID: UInt64 = 0) throws -> ConfChange {
+        ConfChange(
+            id: requestID, type: isLearner ? .addLearnerNode : .addNode, nodeID: id, context: try stored.serializedBytes())
     }
 }

@@ -7,9 +7,27 @@ import MVCC
 extension EtcdServer {
     static let notLeader = EtcdError(.unknown, "election: not leader")
     static let noLeader = EtcdError(.unknown, "election: no leader")
-    static let missingLeaderKey = EtcdError(.invalidArgument, "\"leader\" field must be provided")
+    static let missingLeaderKey = EtcdError(.unknown, "\"leader\" field must be provided")
 
     public func campaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await electionCampaign(request) }
+    }
+
+    public func proclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await electionProclaim(request) }
+    }
+
+    public func resign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await electionResign(request) }
+    }
+
+    public func leader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await electionLeader(request) }
+    }
+
+    private func electionCampaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
+        var request = request
+        request.lease = try await sessionLease(request.lease)
         let prefix = request.name + Data("/".utf8)
         let key = Self.ownerKey(prefix: prefix, lease: request.lease)
         var txn = Etcdserverpb_TxnRequest()
@@ -30,7 +48,7 @@ extension EtcdServer {
                 proclaim.leader = leader
                 proclaim.value = request.value
                 do {
-                    _ = try await self.proclaim(proclaim)
+                    _ = try await self.electionProclaim(proclaim)
                 } catch {
                     _ = try? await resign(leader)
                     throw error
@@ -49,7 +67,7 @@ extension EtcdServer {
         return answer
     }
 
-    public func proclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
+    private func electionProclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
         guard request.hasLeader else { throw Self.missingLeaderKey }
         var txn = Etcdserverpb_TxnRequest()
         txn.compare = [Self.createRevisionIs(request.leader.key, request.leader.rev)]
@@ -61,7 +79,7 @@ extension EtcdServer {
         return answer
     }
 
-    public func resign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
+    private func electionResign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
         guard request.hasLeader else { throw Self.missingLeaderKey }
         let header = try await resign(request.leader)
         var answer = V3electionpb_ResignResponse()
@@ -76,7 +94,7 @@ extension EtcdServer {
         return try await self.txn(txn).header
     }
 
-    public func leader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
+    private func electionLeader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
         let found = try await keyByCreation(prefix: request.name + Data("/".utf8), first: true)
         guard let kv = found.kvs.first else { throw Self.noLeader }
         var answer = V3electionpb_LeaderResponse()

@@ -6,6 +6,16 @@ import Foundation
 /// to be deleted. The key's creation revision is a fencing token.
 extension EtcdServer {
     public func lock(_ request: V3lockpb_LockRequest) async throws(EtcdError) -> V3lockpb_LockResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await mutexLock(request) }
+    }
+
+    public func unlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
+        try await Self.asRecipeError { () async throws(EtcdError) in try await mutexUnlock(request) }
+    }
+
+    private func mutexLock(_ request: V3lockpb_LockRequest) async throws(EtcdError) -> V3lockpb_LockResponse {
+        var request = request
+        request.lease = try await sessionLease(request.lease)
         let prefix = request.name + Data("/".utf8)
         let myKey = Self.ownerKey(prefix: prefix, lease: request.lease)
 
@@ -27,7 +37,7 @@ extension EtcdServer {
             } catch {
                 var unlock = V3lockpb_UnlockRequest()
                 unlock.key = myKey
-                _ = try? await self.unlock(unlock)
+                _ = try? await self.mutexUnlock(unlock)
                 throw error
             }
             // The session may have expired while waiting: the key must still be there.
@@ -43,7 +53,7 @@ extension EtcdServer {
         return answer
     }
 
-    public func unlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
+    private func mutexUnlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
         var delete = Etcdserverpb_DeleteRangeRequest()
         delete.key = request.key
         let deleted = try await deleteRange(delete)

@@ -104,6 +104,26 @@ extension EtcdServer {
         return op
     }
 
+    /// etcd serves the lock and election services through its own client library
+    /// (v3lock/v3election on clientv3), so every error reaches their clients as a plain Go
+    /// error: gRPC code Unknown with etcd's message.
+    static func asRecipeError<T>(_ body: () async throws(EtcdError) -> T) async throws(EtcdError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw EtcdError(.unknown, error.message)
+        }
+    }
+
+    /// etcd's concurrency.NewSession for a request without a lease: a new lease with the
+    /// session's default TTL (60 s), which then lives on its own (the session is orphaned).
+    func sessionLease(_ lease: Int64) async throws(EtcdError) -> Int64 {
+        guard lease == 0 else { return lease }
+        var grant = Etcdserverpb_LeaseGrantRequest()
+        grant.ttl = 60
+        return try await leaseGrant(grant).id
+    }
+
     /// The key a session owns under a recipe prefix: the prefix and the lease ID in hex.
     static func ownerKey(prefix: Data, lease: Int64) -> Data {
         prefix + Data(String(UInt64(bitPattern: lease), radix: 16).utf8)

@@ -5,13 +5,16 @@ import Logging
 import MVCC
 import Raft
 import Storage
+import Transport
 import WAL
 
 extension EtcdServer {
-    /// Starts a member from `config`: a new single-member cluster on an empty data directory,
-    /// or a restart from the WAL and backend already there. When this returns, every entry
-    /// in the log is applied, the member has published itself and accepts requests.
-    public static func start(config: ServerConfig, logger: Logger) throws -> EtcdServer {
+    /// Starts a member from `config`: founding a new cluster (`--initial-cluster-state new`),
+    /// joining a running one (`existing`), or restarting from the WAL and backend already in
+    /// the data directory (then the bootstrap flags are ignored, as in etcd). The member
+    /// starts its Raft loop and peer listener; `waitUntilReady()` tells when it published
+    /// itself and may serve clients.
+    public static func start(config: ServerConfig, logger: Logger) async throws -> EtcdServer {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: config.memberDirectory, withIntermediateDirectories: true)
         let hasWAL = WAL.exists(directory: config.walDirectory)
@@ -21,92 +24,117 @@ extension EtcdServer {
         }
         try BackendFile.checkIsSwetcd(config.backendPath)
 
+        let origin: Origin
         if hasWAL {
-            return try restart(config: config, logger: logger)
+            origin = try restartOrigin(config: config, logger: logger)
+        } else if config.initialClusterStateNew {
+            origin = try newClusterOrigin(config: config, logger: logger)
+        } else {
+            origin = try await joinOrigin(config: config, logger: logger)
         }
-        return try bootstrapNew(config: config, logger: logger)
+        return try assemble(config: config, origin: origin, logger: logger)
     }
 
-    private static func bootstrapNew(config: ServerConfig, logger: Logger) throws -> EtcdServer {
-        guard config.initialClusterStateNew else {
-            throw ConfigError("--initial-cluster-state=existing (joining a running cluster) is not supported yet: swetcd runs a single member")
-        }
-        guard config.initialCluster.count == 1 else {
-            throw ConfigError("--initial-cluster names \(config.initialCluster.count) members; swetcd does not support multi-member clusters yet")
-        }
-        let peerURLs = config.initialAdvertisePeerURLs.map(\.text)
-        let memberID = MemberIdentity.memberID(peerURLs: peerURLs, clusterToken: config.initialClusterToken)
-        let clusterID = MemberIdentity.clusterID(memberIDs: [memberID])
-        logger.info(
-            "starting local member",
-            metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))", "cluster-id": "\(MemberIdentity.hex(clusterID))"])
-
-        var metadata = Swetcdpb_WALMetadata()
-        metadata.memberID = memberID
-        metadata.clusterID = clusterID
-        let wal = try WAL.create(directory: config.walDirectory, metadata: try metadata.serializedBytes())
-        let parts = try openState(config: config, memberID: memberID, clusterID: clusterID, logger: logger)
-        let loop = LogLoop(wal: wal, applier: parts.applier, hardState: HardState(), lastIndex: 0, metrics: parts.metrics, logger: logger)
-
-        // The first entry, at term 1, adds the member to the cluster, as etcd's bootstrap does;
-        // the member then wins the election for term 2 and opens it with an empty entry.
-        let founder = Member(id: memberID, peerURLs: peerURLs)
-        loop.beginTerm(1, voteFor: 0)
-        try loop.appendAndApply([(.confChange, try MembershipChange.add(founder).entryData)])
-        loop.beginTerm(2, voteFor: memberID)
-        logger.info("became leader", metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))", "term": "2"])
-        logger.info("setting up initial cluster version", metadata: ["cluster-version": "\(ServerVersion.clusterMinor)"])
-        var version = Swetcdpb_InternalRequest()
-        version.clusterVersion.version = ServerVersion.cluster
-        try loop.appendAndApply([
-            (.normal, []),
-            (.normal, try publishRequest(config: config, memberID: memberID).serializedBytes()),
-            (.normal, try version.serializedBytes()),
-        ])
-        return finish(config: config, memberID: memberID, parts: parts, loop: loop, logger: logger)
+    /// Where a member's identity and Raft log come from.
+    struct Origin {
+        var memberID: UInt64
+        var clusterID: UInt64
+        var wal: WAL
+        var storage: MemoryStorage
+        /// Founding members bootstrap Raft with these (the conf changes of entries 1...n).
+        var bootstrapPeers: [Peer]?
+        /// Members to connect to before the backend knows them (founding or joining).
+        var knownMembers: [Member]
     }
 
-    private static func restart(config: ServerConfig, logger: Logger) throws -> EtcdServer {
-        let (wal, contents) = try WAL.open(directory: config.walDirectory)
+    private static func restartOrigin(config: ServerConfig, logger: Logger) throws -> Origin {
+        let snapshotter = Snapshotter(directory: config.snapshotDirectory)
+        let snapshot = try snapshotter.loadNewest { file in
+            logger.warning("skipping a damaged snapshot file", metadata: ["file": "\(file)"])
+        }
+        let (wal, contents) = try WAL.open(
+            directory: config.walDirectory, snapshot: snapshot.map { SnapshotMarker($0.metadata) })
         if let repair = contents.repairedTail {
             logger.warning("repaired torn tail of the WAL", metadata: ["repair": "\(repair)"])
         }
         let metadata = try Swetcdpb_WALMetadata(serializedBytes: contents.metadata)
-        let memberID = metadata.memberID
+        let storage = MemoryStorage()
+        if let snapshot { try storage.applySnapshot(snapshot) }
+        storage.setHardState(contents.hardState)
+        storage.append(contents.entries)
         logger.info(
             "restarting local member",
             metadata: [
-                "local-member-id": "\(MemberIdentity.hex(memberID))", "cluster-id": "\(MemberIdentity.hex(metadata.clusterID))",
-                "commit-index": "\(contents.hardState.commit)",
+                "local-member-id": "\(MemberIdentity.hex(metadata.memberID))", "cluster-id": "\(MemberIdentity.hex(metadata.clusterID))",
+                "commit-index": "\(contents.hardState.commit)", "snapshot-index": "\(snapshot?.metadata.index ?? 0)",
             ])
-        let parts = try openState(config: config, memberID: memberID, clusterID: metadata.clusterID, logger: logger)
-        let lastIndex = contents.entries.last?.index ?? contents.hardState.commit
-        let loop = LogLoop(
-            wal: wal, applier: parts.applier, hardState: contents.hardState, lastIndex: lastIndex, metrics: parts.metrics,
-            logger: logger)
-        // Single member: everything in its log was committed the moment it was written.
-        try loop.replay(contents.entries)
-        let term = contents.hardState.term + 1
-        loop.beginTerm(term, voteFor: memberID)
-        logger.info("became leader", metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))", "term": "\(term)"])
-        try loop.appendAndApply([
-            (.normal, []),
-            (.normal, try publishRequest(config: config, memberID: memberID).serializedBytes()),
-        ])
-        return finish(config: config, memberID: memberID, parts: parts, loop: loop, logger: logger)
+        return Origin(
+            memberID: metadata.memberID, clusterID: metadata.clusterID, wal: wal, storage: storage, bootstrapPeers: nil,
+            knownMembers: [])
     }
 
-    private struct State {
-        let backend: Backend
-        let store: KVStore
-        let lessor: Lessor
-        let membership: Membership
-        let waits: WaitRegistry
-        let applier: EntryApplier
-        let metrics: ServerMetrics
+    private static func newClusterOrigin(config: ServerConfig, logger: Logger) throws -> Origin {
+        let members = config.initialCluster.map { entry in
+            Member(
+                id: MemberIdentity.memberID(peerURLs: entry.peerURLs.map(\.text), clusterToken: config.initialClusterToken),
+                peerURLs: entry.peerURLs.map(\.text))
+        }
+        if Set(members.map(\.id)).count != members.count {
+            throw ConfigError("--initial-cluster has members with the same peer URLs: \(config.initialCluster.map(\.name))")
+        }
+        let memberID = MemberIdentity.memberID(
+            peerURLs: config.initialAdvertisePeerURLs.map(\.text), clusterToken: config.initialClusterToken)
+        let clusterID = MemberIdentity.clusterID(memberIDs: members.map(\.id))
+        logger.info(
+            "starting local member",
+            metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))", "cluster-id": "\(MemberIdentity.hex(clusterID))"])
+        let wal = try WAL.create(directory: config.walDirectory, metadata: try walMetadata(memberID, clusterID))
+        let peers = try members.sorted { $0.id < $1.id }.map { Peer(id: $0.id, context: try $0.stored.serializedBytes()) }
+        return Origin(
+            memberID: memberID, clusterID: clusterID, wal: wal, storage: MemoryStorage(), bootstrapPeers: peers,
+            knownMembers: members)
     }
 
-    private static func openState(config: ServerConfig, memberID: UInt64, clusterID: UInt64, logger: Logger) throws -> State {
+    /// A new member of a running cluster: it learns the membership from the others (it must
+    /// have been added with MemberAdd first) and receives the log from the leader.
+    private static func joinOrigin(config: ServerConfig, logger: Logger) async throws -> Origin {
+        let ownURLs = Set(config.initialAdvertisePeerURLs.map(\.text))
+        let otherURLs = config.initialCluster.filter { $0.name != config.name }.flatMap(\.peerURLs).map(\.text)
+        guard !otherURLs.isEmpty else {
+            throw ConfigError("--initial-cluster-state=existing needs the other members' peer URLs in --initial-cluster")
+        }
+        let fetched: Swetcdpb_MembersResponse
+        do {
+            fetched = try await PeerTransport.fetchMembers(from: otherURLs)
+        } catch {
+            throw ConfigError("could not get the cluster's members from \(otherURLs): \(error)")
+        }
+        let members = fetched.members.map(Member.init)
+        guard let me = members.first(where: { Set($0.peerURLs) == ownURLs }) else {
+            throw ConfigError(
+                "member with peer URLs \(ownURLs.sorted()) is not in the existing cluster (members: \(members.map { $0.peerURLs })); add it with `etcdctl member add` first")
+        }
+        if fetched.removed.contains(me.id) {
+            throw ConfigError("the member has been permanently removed from the cluster")
+        }
+        logger.info(
+            "joining existing cluster",
+            metadata: ["local-member-id": "\(MemberIdentity.hex(me.id))", "cluster-id": "\(MemberIdentity.hex(fetched.clusterID))"])
+        let wal = try WAL.create(directory: config.walDirectory, metadata: try walMetadata(me.id, fetched.clusterID))
+        return Origin(
+            memberID: me.id, clusterID: fetched.clusterID, wal: wal, storage: MemoryStorage(), bootstrapPeers: nil,
+            knownMembers: members)
+    }
+
+    private static func walMetadata(_ memberID: UInt64, _ clusterID: UInt64) throws -> [UInt8] {
+        var metadata = Swetcdpb_WALMetadata()
+        metadata.memberID = memberID
+        metadata.clusterID = clusterID
+        return try metadata.serializedBytes()
+    }
+
+    /// Opens the state machine, builds Raft, the transport and the server, and starts them.
+    private static func assemble(config: ServerConfig, origin: Origin, logger: Logger) throws -> EtcdServer {
         let started = Date()
         let backend = try Backend(path: config.backendPath)
         let lessor = try Lessor(loadingFrom: backend.batch, minTTL: config.minimumLeaseTTL)
@@ -114,42 +142,60 @@ extension EtcdServer {
         logger.info(
             "opened backend db",
             metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(Date().timeIntervalSince(started)))"])
-        let membership = Membership(clusterID: clusterID)
+        let membership = Membership(clusterID: origin.clusterID)
         try membership.load(from: backend.batch)
         if let version = membership.version {
             logger.info("set cluster version from store", metadata: ["cluster-version": "\(version)"])
             logger.info("enabled capabilities for version", metadata: ["cluster-version": "\(version)"])
         }
+        if membership.isRemoved(origin.memberID) {
+            throw ConfigError("the member has been permanently removed from the cluster")
+        }
         let waits = WaitRegistry()
         let applier = try EntryApplier(
-            store: store, backend: backend, membership: membership, lessor: lessor, waits: waits, localMemberID: memberID,
-            logger: logger)
+            store: store, backend: backend, membership: membership, lessor: lessor, waits: waits,
+            localMemberID: origin.memberID, logger: logger)
+        let snapshotIndex = origin.storage.latestSnapshot.metadata.index
+        if applier.appliedIndex < snapshotIndex {
+            throw ConfigError(
+                "the backend (consistent index \(applier.appliedIndex)) is older than the latest snapshot (index \(snapshotIndex)): the data dir is damaged")
+        }
+
+        let electionTicks = max(2, Int(config.electionTimeout / config.heartbeatInterval))
+        let raftConfig = Raft.Config(
+            id: origin.memberID, electionTick: electionTicks, heartbeatTick: 1, applied: snapshotIndex,
+            maxSizePerMsg: 1 << 20, maxInflightMsgs: 512, maxUncommittedEntriesSize: 1 << 30, checkQuorum: true,
+            preVote: config.preVote, seed: origin.memberID ^ UInt64(UInt32(truncatingIfNeeded: started.timeIntervalSince1970.bitPattern)))
+        let node = try RawNode(config: raftConfig, storage: origin.storage)
+        if let peers = origin.bootstrapPeers { try node.bootstrap(peers: peers) }
+
+        let proxy = PeerHandlerProxy()
+        let transport = PeerTransport(localID: origin.memberID, clusterID: origin.clusterID, handler: proxy, logger: logger)
         let metrics = ServerMetrics(serverVersion: ServerVersion.server)
         applier.metrics = metrics
-        return State(
-            backend: backend, store: store, lessor: lessor, membership: membership, waits: waits, applier: applier,
-            metrics: metrics)
-    }
-
-    private static func publishRequest(config: ServerConfig, memberID: UInt64) -> Swetcdpb_InternalRequest {
-        var request = Swetcdpb_InternalRequest()
-        request.memberAttributes.memberID = memberID
-        request.memberAttributes.name = config.name
-        request.memberAttributes.clientUrls = config.advertiseClientURLs.map(\.text)
-        return request
-    }
-
-    private static func finish(config: ServerConfig, memberID: UInt64, parts: State, loop: LogLoop, logger: Logger) -> EtcdServer {
-        // A lone member leads from the start: it keeps lease time, giving every lease its full
-        // TTL plus an election timeout, as etcd does on becoming leader.
-        parts.lessor.promote(extend: config.electionTimeout)
-        loop.start()
-        parts.metrics.hasLeader.record(1)
-        parts.metrics.isLeader.record(1)
-        parts.metrics.leaderChanges.increment()
+        let raft = RaftNode(
+            id: origin.memberID, node: node, storage: origin.storage, wal: origin.wal,
+            snapshotter: Snapshotter(directory: config.snapshotDirectory), applier: applier, transport: transport,
+            settings: RaftNode.Settings(
+                heartbeat: config.heartbeatInterval, electionTicks: electionTicks, snapshotCount: config.snapshotCount,
+                catchUpEntries: 5000, maxSnapshots: config.maxSnapshots, maxWALs: config.maxWALs),
+            metrics: metrics, logger: logger)
         let server = EtcdServer(
-            config: config, memberID: memberID, membership: parts.membership, store: parts.store, backend: parts.backend,
-            lessor: parts.lessor, loop: loop, waits: parts.waits, logger: logger)
+            config: config, memberID: origin.memberID, membership: membership, store: store, backend: backend,
+            lessor: lessor, raft: raft, waits: waits, logger: logger)
+        proxy.target = server
+        server.wireUp()
+
+        for member in origin.knownMembers + membership.members where member.id != origin.memberID {
+            transport.addPeer(member.id, urls: member.peerURLs)
+        }
+        server.startPeerListeners()
+        raft.start()
+        let voters = origin.bootstrapPeers?.count ?? membership.members.filter { !$0.isLearner }.count
+        if voters == 1 {
+            // A lone voter need not wait an election timeout (etcd fast-forwards its ticks).
+            raft.campaignSoon()
+        }
         server.startBackgroundTasks()
         return server
     }

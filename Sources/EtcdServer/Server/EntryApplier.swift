@@ -27,6 +27,11 @@ final class EntryApplier {
     var onApplied: (@Sendable (UInt64) -> Void)?
     /// Called once this member's attributes were applied (the member has "published" itself).
     var onPublished: (@Sendable () -> Void)?
+    /// Applies a membership change to Raft's configuration (every conf-change entry, in
+    /// order, even those the backend already holds: Raft's configuration is not persisted).
+    var applyConfChange: ((ConfChange) throws -> Void)?
+    /// Called after a membership change reached the backend (the transport follows it).
+    var onMembershipChange: ((ConfChange, Member?) -> Void)?
 
     static let consistentIndexKey = Array("consistent_index".utf8)
 
@@ -57,17 +62,26 @@ final class EntryApplier {
     func apply(_ entries: [Entry]) throws {
         var results: [(UInt64, Result<ApplyResult, EtcdError>)] = []
         var last = appliedIndex
-        for entry in entries where entry.index > appliedIndex {
+        for entry in entries {
+            let fresh = entry.index > appliedIndex
+            if entry.type != .normal {
+                let change = try ConfChange(decoding: entry.data)
+                if fresh {
+                    let result = try applyMembershipChange(change, at: entry.index)
+                    if change.id != 0 { results.append((change.id, result)) }
+                } else if try !isRejectedConfChange(at: entry.index) {
+                    // Raft's configuration is not persisted: it is rebuilt from every conf
+                    // change after the snapshot, including those the backend already holds.
+                    try applyConfChange?(change)
+                }
+            }
+            guard fresh else { continue }
             precondition(entry.index == last + 1, "apply: entry \(entry.index) does not follow \(last)")
             last = entry.index
-            switch entry.type {
-            case .normal:
-                guard !entry.data.isEmpty else { continue }
+            if entry.type == .normal && !entry.data.isEmpty {
                 let request = try Swetcdpb_InternalRequest(serializedBytes: entry.data)
                 let result = try applyRequest(request)
                 if request.header.id != 0 { results.append((request.header.id, result)) }
-            case .confChange, .confChangeV2:
-                try applyMembershipChange(entry)
             }
         }
         guard last > appliedIndex else { return }
@@ -162,19 +176,93 @@ final class EntryApplier {
         }
     }
 
-    private func applyMembershipChange(_ entry: Entry) throws {
-        let change = try MembershipChange(entryData: entry.data)
-        switch change {
-        case .add(let member):
-            try membership.add(member, in: backend.batch)
-            logger.info(
-                "added member",
-                metadata: [
-                    "cluster-id": "\(MemberIdentity.hex(membership.clusterID))",
-                    "added-peer-id": "\(MemberIdentity.hex(member.id))",
-                    "added-peer-peer-urls": "\(member.peerURLs)",
-                ])
+    /// Validates a membership change against the membership, as etcd does when applying it:
+    /// a refused change leaves Raft's configuration as it is and is remembered as refused,
+    /// so replaying the log after a restart makes the same decision.
+    private func applyMembershipChange(_ change: ConfChange, at index: UInt64) throws -> Result<ApplyResult, EtcdError> {
+        let context = change.context.isEmpty ? nil : try Swetcdpb_StoredMember(serializedBytes: change.context)
+        if let refusal = validate(change, context: context) {
+            try backend.batch.put(.meta, Self.rejectedConfChangeKey(index), Array("rejected".utf8))
+            logger.warning("refused membership change", metadata: ["peer-id": "\(MemberIdentity.hex(change.nodeID))", "reason": "\(refusal)"])
+            return .failure(refusal)
         }
+        try applyConfChange?(change)
+        return try recordMembershipChange(change, context: context)
+    }
+
+    private func validate(_ change: ConfChange, context: Swetcdpb_StoredMember?) -> EtcdError? {
+        let existing = membership.member(change.nodeID)
+        let removed = membership.isRemoved(change.nodeID)
+        switch change.type {
+        case .addNode, .addLearnerNode:
+            if context?.isPromote == true {
+                guard let existing, !removed else { return .memberNotFound }
+                return existing.isLearner ? nil : .memberNotLearner
+            }
+            if removed { return .memberNotFound }
+            if existing != nil { return .memberExists }
+            let urls = Set(context?.peerUrls ?? [])
+            if membership.members.contains(where: { !urls.isDisjoint(with: $0.peerURLs) }) { return .peerURLExists }
+            if change.type == .addLearnerNode && membership.members.filter(\.isLearner).count >= 1 { return .tooManyLearners }
+            return nil
+        case .removeNode:
+            return existing == nil || removed ? .memberNotFound : nil
+        case .updateNode:
+            guard existing != nil, !removed else { return .memberNotFound }
+            let urls = Set(context?.peerUrls ?? [])
+            if membership.members.contains(where: { $0.id != change.nodeID && !urls.isDisjoint(with: $0.peerURLs) }) {
+                return .peerURLExists
+            }
+            return nil
+        }
+    }
+
+    static func rejectedConfChangeKey(_ index: UInt64) -> [UInt8] {
+        Array("rejected_confchange/".utf8) + bigEndian(index)
+    }
+
+    private func isRejectedConfChange(at index: UInt64) throws -> Bool {
+        try backend.batch.get(.meta, Self.rejectedConfChangeKey(index)) != nil
+    }
+
+    /// Records an accepted membership change in the backend.
+    private func recordMembershipChange(_ change: ConfChange, context: Swetcdpb_StoredMember?) throws -> Result<ApplyResult, EtcdError> {
+        let member = context.map(Member.init)
+        let metadata: Logger.Metadata = [
+            "cluster-id": "\(MemberIdentity.hex(membership.clusterID))", "local-member-id": "\(MemberIdentity.hex(localMemberID))",
+            "peer-id": "\(MemberIdentity.hex(change.nodeID))",
+        ]
+        switch change.type {
+        case .addNode, .addLearnerNode:
+            if context?.isPromote == true {
+                _ = try membership.promote(change.nodeID, in: backend.batch)
+                logger.info("promote member", metadata: metadata)
+            } else if let member {
+                try membership.add(member, in: backend.batch)
+                logger.info("added member", metadata: metadata.merging(["peer-urls": "\(member.peerURLs)", "learner": "\(member.isLearner)"]) { $1 })
+            }
+        case .removeNode:
+            try membership.remove(change.nodeID, in: backend.batch)
+            logger.info("removed member", metadata: metadata)
+        case .updateNode:
+            if let member {
+                _ = try membership.setPeerURLs(of: change.nodeID, member.peerURLs, in: backend.batch)
+                logger.info("updated member", metadata: metadata.merging(["peer-urls": "\(member.peerURLs)"]) { $1 })
+            }
+        }
+        onMembershipChange?(change, member)
+        return .success(.membership)
+    }
+
+    /// Replaces the whole state machine with the database at `path` (a snapshot from the
+    /// leader): the backend file, the key index, leases, membership and the applied index.
+    func restore(fromDatabase path: String) throws {
+        try backend.replaceDatabase(with: path)
+        try lessor.reload(from: backend.batch)
+        try store.reload()
+        try membership.load(from: backend.batch)
+        appliedIndex = try Self.readConsistentIndex(backend.batch)
+        onApplied?(appliedIndex)
     }
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {

@@ -1,9 +1,12 @@
 import EtcdProto
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
 import Lease
 
 extension EtcdServer {
     public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
+        try requireVoter()
         var request = request
         while request.id == 0 {
             // Like etcd: a server-chosen ID is a positive request ID.
@@ -15,9 +18,54 @@ extension EtcdServer {
     }
 
     public func leaseRevoke(_ request: Etcdserverpb_LeaseRevokeRequest) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
+        try requireVoter()
         guard case .leaseRevoke(var response) = try await propose(.leaseRevoke(request)) else { throw unexpectedResult() }
         fill(&response.header)
         return response
+    }
+
+    /// A keep-alive from a client: answered here by the leader, forwarded to it otherwise.
+    public func leaseKeepAlive(_ id: Int64) async throws(EtcdError) -> Etcdserverpb_LeaseKeepAliveResponse {
+        try requireVoter()
+        if isLeader { return try leaseRenew(id) }
+        var keepAlive = Etcdserverpb_LeaseKeepAliveRequest()
+        keepAlive.id = id
+        let request = keepAlive
+        var response = try await forwardToLeader { try await $0.leaseRenew(request) }
+        response.header = header()
+        return response
+    }
+
+    /// A lease's time to live, asked of the leader (which keeps lease time).
+    public func leaseTimeToLiveFromLeader(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws(EtcdError) -> Etcdserverpb_LeaseTimeToLiveResponse {
+        try requireVoter()
+        if isLeader { return leaseTimeToLive(request) }
+        var response = try await forwardToLeader { try await $0.leaseTimeToLive(request) }
+        response.header = header()
+        return response
+    }
+
+    /// Calls the leader's Peer service, waiting (within the request timeout) for a leader.
+    func forwardToLeader<T: Sendable>(
+        _ call: @Sendable (Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix>) async throws -> T
+    ) async throws(EtcdError) -> T {
+        let deadline = ContinuousClock.now + requestTimeout
+        while true {
+            let leader = raft.leader
+            if leader != 0 && leader != memberID {
+                do {
+                    return try await call(raft.transport.peerClient(leader))
+                } catch let error as RPCError where error.code == .unavailable || error.message == EtcdError.notLeader.message {
+                    // The leader moved or is unreachable: look again.
+                } catch {
+                    throw EtcdError.wrapping(error)
+                }
+            } else if leader == memberID {
+                throw .notLeader
+            }
+            if ContinuousClock.now > deadline { throw .timeout }
+            try? await Task.sleep(for: config.heartbeatInterval)
+        }
     }
 
     /// A keep-alive: the lease's TTL, or 0 when it does not exist (etcd's answer).

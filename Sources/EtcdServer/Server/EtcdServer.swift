@@ -6,12 +6,13 @@ import MVCC
 import Raft
 import Storage
 import Synchronization
-import WAL
+import Transport
 
-/// One swetcd member: the store, the log that feeds it and the operations clients call.
+/// One swetcd member: the store, the Raft node that feeds it and the operations clients call.
 ///
-/// Writes are proposed to the log and answered once applied; reads are served from the
-/// local store. Every method is safe to call from any task concurrently.
+/// Writes are proposed to Raft and answered once applied; linearizable reads wait for a
+/// ReadIndex round (batched: one round serves every read waiting), serializable reads are
+/// served from the local store at once. Every method is safe to call from any task.
 public final class EtcdServer: Sendable {
     public let config: ServerConfig
     public let memberID: UInt64
@@ -19,17 +20,21 @@ public final class EtcdServer: Sendable {
     let store: KVStore
     let backend: Backend
     let lessor: Lessor
-    let loop: LogLoop
+    let raft: RaftNode
     let waits: WaitRegistry
     let requestIDs: RequestIDGenerator
     let logger: Logger
     let kv: KVApplier
     private let stopped = Atomic(false)
+    private let published = Atomic(false)
     private let background = Mutex<[Task<Void, Never>]>([])
+    /// How long a request may wait for Raft before `etcdserver: request timed out` (etcd's
+    /// 5 s plus two election timeouts).
+    let requestTimeout: Duration
 
     init(
         config: ServerConfig, memberID: UInt64, membership: Membership, store: KVStore, backend: Backend,
-        lessor: Lessor, loop: LogLoop, waits: WaitRegistry, logger: Logger
+        lessor: Lessor, raft: RaftNode, waits: WaitRegistry, logger: Logger
     ) {
         self.config = config
         self.memberID = memberID
@@ -37,14 +42,30 @@ public final class EtcdServer: Sendable {
         self.store = store
         self.backend = backend
         self.lessor = lessor
-        self.loop = loop
+        self.raft = raft
         self.waits = waits
         self.logger = logger
         kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
         requestIDs = RequestIDGenerator(memberID: memberID)
+        requestTimeout = .seconds(5) + config.electionTimeout * 2
     }
 
-    /// Starts the member's background work (lease expiry).
+    public var clusterID: UInt64 { membership.clusterID }
+    public var term: UInt64 { raft.term }
+    /// The leader as this member knows it (0 when none).
+    public var leader: UInt64 { raft.leader }
+    public var isLeader: Bool { raft.isLeader }
+    var metrics: ServerMetrics { raft.metrics }
+
+    /// Connects the Raft loop's callbacks to the server (before the loop starts).
+    func wireUp() {
+        raft.onLeaderChange = { [unowned self] leader, isLeader in leaderChanged(to: leader, isLeader: isLeader) }
+        raft.applier.applyConfChange = { [unowned self] change in _ = try raft.applyConfChange(change) }
+        raft.applier.onMembershipChange = { [unowned self] change, member in membershipChanged(change, member) }
+        raft.applier.onPublished = { [weak self] in self?.published.store(true, ordering: .releasing) }
+    }
+
+    /// Starts the member's background work: lease expiry, request timeouts, publishing itself.
     func startBackgroundTasks() {
         let expiry = Task { [weak self] in
             while !Task.isCancelled {
@@ -52,11 +73,70 @@ public final class EtcdServer: Sendable {
                 self?.revokeExpiredLeases()
             }
         }
-        background.withLock { $0.append(expiry) }
+        let timeouts = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                self?.waits.expire(.timeout)
+            }
+        }
+        let publish = Task { [weak self] in
+            guard let self else { return }
+            await self.publish()
+        }
+        background.withLock { $0 += [expiry, timeouts, publish] }
     }
 
-    public var clusterID: UInt64 { membership.clusterID }
-    var metrics: ServerMetrics { loop.metrics }
+    /// Proposes this member's name and client URLs until they are applied (etcd's publish),
+    /// which is when the member is ready for clients.
+    private func publish() async {
+        var request = Swetcdpb_InternalRequest.OneOf_Request.memberAttributes(Swetcdpb_MemberAttributes())
+        if case .memberAttributes(var attributes) = request {
+            attributes.memberID = memberID
+            attributes.name = config.name
+            attributes.clientUrls = config.advertiseClientURLs.map(\.text)
+            request = .memberAttributes(attributes)
+        }
+        while !Task.isCancelled && !published.load(ordering: .acquiring) {
+            if raft.leader == 0 {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            do {
+                _ = try await propose(request)
+            } catch {
+                logger.warning("failed to publish local member to cluster through raft", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// Waits until the member published itself (it then serves clients), or throws if it
+    /// stopped first.
+    public func waitUntilReady() async throws(EtcdError) {
+        while !published.load(ordering: .acquiring) {
+            if stopped.load(ordering: .acquiring) { throw .stopped }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Whether the member published itself and serves clients.
+    public var isReady: Bool { published.load(ordering: .acquiring) }
+
+    private func leaderChanged(to leader: UInt64, isLeader: Bool) {
+        if isLeader {
+            // The new leader keeps lease time; every lease gets its full TTL plus an election
+            // timeout, so none expires merely because leadership moved.
+            lessor.promote(extend: config.electionTimeout)
+            if membership.version == nil {
+                logger.info("setting up initial cluster version", metadata: ["cluster-version": "\(ServerVersion.clusterMinor)"])
+                var version = Swetcdpb_ClusterVersion()
+                version.version = ServerVersion.cluster
+                proposeDetached(.clusterVersion(version))
+            }
+        } else {
+            lessor.demote()
+        }
+    }
 
     /// Brings the gauges that are sampled rather than counted up to date (before a scrape).
     public func refreshMetrics() {
@@ -66,7 +146,6 @@ public final class EtcdServer: Sendable {
         metrics.watchers.record(store.watchable.watcherCount)
         metrics.proposalsPending.record(waits.count)
     }
-    public var term: UInt64 { loop.term }
 
     /// A response header as of now; `revision` 0 means the store's current revision.
     public func header(revision: Int64 = 0) -> Etcdserverpb_ResponseHeader {
@@ -86,17 +165,29 @@ public final class EtcdServer: Sendable {
         if header.revision == 0 { header.revision = store.revision }
     }
 
+    /// Whether this member is a learner (it then serves only status, member lists and
+    /// serializable reads, as in etcd).
+    public var isLearner: Bool { membership.member(memberID)?.isLearner ?? false }
+
+    /// Refuses a request a learner does not serve.
+    public func requireVoter() throws(EtcdError) {
+        if isLearner { throw .learnerNotSupported }
+    }
+
     // MARK: KV
 
     public func range(_ request: Etcdserverpb_RangeRequest) async throws(EtcdError) -> Etcdserverpb_RangeResponse {
+        if !request.serializable { try requireVoter() }
         try RequestValidation.check(request)
         metrics.ranges.increment()
+        if !request.serializable { try await linearizableReadBarrier() }
         var response = try read { view throws(EtcdError) in try kv.range(request, in: view) }
         fill(&response.header)
         return response
     }
 
     public func put(_ request: Etcdserverpb_PutRequest) async throws(EtcdError) -> Etcdserverpb_PutResponse {
+        try requireVoter()
         try RequestValidation.check(request)
         metrics.puts.increment()
         guard case .put(var response) = try await propose(.put(request)) else { throw unexpectedResult() }
@@ -105,6 +196,7 @@ public final class EtcdServer: Sendable {
     }
 
     public func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest) async throws(EtcdError) -> Etcdserverpb_DeleteRangeResponse {
+        try requireVoter()
         try RequestValidation.check(request)
         metrics.deletes.increment()
         guard case .deleteRange(var response) = try await propose(.deleteRange(request)) else { throw unexpectedResult() }
@@ -113,10 +205,12 @@ public final class EtcdServer: Sendable {
     }
 
     public func txn(_ request: Etcdserverpb_TxnRequest) async throws(EtcdError) -> Etcdserverpb_TxnResponse {
+        try requireVoter()
         try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
         metrics.txns.increment()
         var response: Etcdserverpb_TxnResponse
         if KVApplier.isReadOnly(request) {
+            if !KVApplier.isSerializable(request) { try await linearizableReadBarrier() }
             response = try read { view throws(EtcdError) in try kv.txn(request, view: view, writer: nil) }
         } else {
             guard case .txn(let applied) = try await propose(.txn(request)) else { throw unexpectedResult() }
@@ -127,13 +221,13 @@ public final class EtcdServer: Sendable {
     }
 
     public func compact(_ request: Etcdserverpb_CompactionRequest) async throws(EtcdError) -> Etcdserverpb_CompactionResponse {
+        try requireVoter()
         guard case .compaction(var response) = try await propose(.compaction(request)) else { throw unexpectedResult() }
         fill(&response.header)
         return response
     }
 
-    /// Runs `body` on a read view of the newest applied revision. On a single member every
-    /// acknowledged write is applied before it is acknowledged, so this is linearizable.
+    /// Runs `body` on a read view of the newest applied revision.
     private func read<T>(_ body: (ReadView) throws(EtcdError) -> T) throws(EtcdError) -> T {
         do {
             return try store.read { view in try body(view) }
@@ -142,12 +236,21 @@ public final class EtcdServer: Sendable {
         }
     }
 
+    /// Returns once this member has applied everything the cluster had committed when the
+    /// call began (a ReadIndex round, shared with every read waiting at the same time).
+    func linearizableReadBarrier() async throws(EtcdError) {
+        if stopped.load(ordering: .relaxed) { throw .stopped }
+        let request = ReadRequest(deadline: .now + requestTimeout)
+        guard raft.inbox.add(.read(request)) else { throw .stopped }
+        try await request.wait()
+    }
+
     /// Proposes a request nobody waits for (the server's own housekeeping).
     func proposeDetached(_ request: Swetcdpb_InternalRequest.OneOf_Request) {
         var proposal = Swetcdpb_InternalRequest()
         proposal.request = request
         guard let data: [UInt8] = try? proposal.serializedBytes() else { return }
-        _ = loop.propose(data)
+        raft.inbox.add(.proposal(id: 0, data: data))
     }
 
     /// Appends a request to the log and waits for the result of applying it.
@@ -161,15 +264,20 @@ public final class EtcdServer: Sendable {
             metrics.proposalsFailed.increment()
             throw .requestTooLarge
         }
+        return try await wait(for: proposal.header.id) { raft.inbox.add(.proposal(id: proposal.header.id, data: data)) }
+    }
+
+    /// Registers a waiter for request `id`, runs `submit`, and waits for the outcome (or the
+    /// request timeout).
+    func wait(for id: UInt64, submit: () -> Bool) async throws(EtcdError) -> ApplyResult {
         if stopped.load(ordering: .relaxed) {
             metrics.proposalsFailed.increment()
             throw .stopped
         }
-        let id = proposal.header.id
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                waits.register(id, continuation)
-                if !loop.propose(data) { waits.trigger(id, .failure(.stopped)) }
+                waits.register(id, deadline: .now + requestTimeout, continuation)
+                if !submit() { waits.trigger(id, .failure(.stopped)) }
             }
         } catch {
             throw EtcdError.wrapping(error)
@@ -180,7 +288,7 @@ public final class EtcdServer: Sendable {
         EtcdError(.internal, "etcdserver: unexpected apply result")
     }
 
-    // MARK: Maintenance and cluster
+    // MARK: Maintenance
 
     public func status() throws(EtcdError) -> Etcdserverpb_StatusResponse {
         var response = Etcdserverpb_StatusResponse()
@@ -192,27 +300,11 @@ public final class EtcdServer: Sendable {
         } catch {
             throw EtcdError.wrapping(error)
         }
-        response.leader = memberID
-        response.raftIndex = loop.committedIndex
+        response.leader = raft.leader
+        response.raftIndex = raft.committedIndex
         response.raftTerm = term
-        response.raftAppliedIndex = loop.appliedIndex
-        response.isLearner = false
-        return response
-    }
-
-    public func memberList() -> Etcdserverpb_MemberListResponse {
-        var response = Etcdserverpb_MemberListResponse()
-        response.header = header()
-        response.header.revision = 0
-        response.members = membership.members.map { member in
-            var converted = Etcdserverpb_Member()
-            converted.id = member.id
-            converted.name = member.name
-            converted.peerUrls = member.peerURLs
-            converted.clientUrls = member.clientURLs
-            converted.isLearner = member.isLearner
-            return converted
-        }
+        response.raftAppliedIndex = raft.appliedIndex
+        response.isLearner = membership.member(memberID)?.isLearner ?? false
         return response
     }
 
@@ -234,7 +326,8 @@ public final class EtcdServer: Sendable {
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for task in background.withLock({ $0 }) { task.cancel() }
-        loop.stop()
+        raft.transport.stop()
+        raft.stop()
         store.close()
         waits.failAll(.stopped)
         do { try backend.close() } catch {
@@ -242,4 +335,12 @@ public final class EtcdServer: Sendable {
         }
         logger.info("stopped etcd server", metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))"])
     }
+
+    /// Adds a background task that the server cancels when it stops.
+    func keep(_ task: Task<Void, Never>) {
+        background.withLock { $0.append(task) }
+    }
+
+    /// Whether the member stopped (asked to, or removed from the cluster).
+    public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 }

@@ -9,15 +9,32 @@ public enum ApplyResult: Sendable {
     case compaction(Etcdserverpb_CompactionResponse)
     case leaseGrant(Etcdserverpb_LeaseGrantResponse)
     case leaseRevoke(Etcdserverpb_LeaseRevokeResponse)
+    /// A membership change was applied.
+    case membership
     case none
 }
 
 /// Clients waiting for their proposal to be applied, by request ID (etcd's `wait`).
 final class WaitRegistry: Sendable {
-    private let waiters = Mutex<[UInt64: CheckedContinuation<ApplyResult, any Error>]>([:])
+    private struct Waiter {
+        var continuation: CheckedContinuation<ApplyResult, any Error>
+        var deadline: ContinuousClock.Instant
+    }
 
-    func register(_ id: UInt64, _ continuation: CheckedContinuation<ApplyResult, any Error>) {
-        waiters.withLock { $0[id] = continuation }
+    private let waiters = Mutex<[UInt64: Waiter]>([:])
+
+    func register(_ id: UInt64, deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<ApplyResult, any Error>) {
+        waiters.withLock { $0[id] = Waiter(continuation: continuation, deadline: deadline) }
+    }
+
+    /// Fails every waiter whose deadline passed with `error`.
+    func expire(_ error: EtcdError) {
+        let now = ContinuousClock.now
+        let expired = waiters.withLock { waiters -> [CheckedContinuation<ApplyResult, any Error>] in
+            let ids = waiters.filter { $0.value.deadline <= now }.map(\.key)
+            return ids.compactMap { waiters.removeValue(forKey: $0)?.continuation }
+        }
+        for continuation in expired { continuation.resume(throwing: error) }
     }
 
     /// Number of clients waiting.
@@ -25,15 +42,15 @@ final class WaitRegistry: Sendable {
 
     /// Hands the result to the waiter of `id`, if one is (still) waiting.
     func trigger(_ id: UInt64, _ result: Result<ApplyResult, EtcdError>) {
-        guard let continuation = waiters.withLock({ $0.removeValue(forKey: id) }) else { return }
-        continuation.resume(with: result.mapError { $0 as any Error })
+        guard let waiter = waiters.withLock({ $0.removeValue(forKey: id) }) else { return }
+        waiter.continuation.resume(with: result.mapError { $0 as any Error })
     }
 
     /// Fails every waiter (the server is stopping).
     func failAll(_ error: EtcdError) {
         let all = waiters.withLock { waiters in
             defer { waiters.removeAll() }
-            return Array(waiters.values)
+            return waiters.values.map(\.continuation)
         }
         for continuation in all { continuation.resume(throwing: error) }
     }

@@ -1,0 +1,49 @@
+import EtcdProto
+import Raft
+
+/// What the peer transport hands to the member, and what it asks of it on behalf of other
+/// members. Implemented by the server.
+public protocol PeerHandler: AnyObject, Sendable {
+    /// Raft messages from another member, in the order they were sent.
+    func receive(_ messages: [Message])
+    /// A snapshot from the leader: the MsgSnap message and the backend database, written to
+    /// `databasePath` (the handler takes ownership of the file).
+    func receiveSnapshot(_ message: Message, databasePath: String) async throws
+    /// A member could not be reached (Raft slows down sending to it).
+    func reportUnreachable(_ memberID: UInt64)
+    /// A snapshot was delivered to a member, or failed to be.
+    func reportSnapshot(to memberID: UInt64, succeeded: Bool)
+    /// Whether a member was removed from the cluster (its messages are refused).
+    func isRemoved(_ memberID: UInt64) -> Bool
+    /// The membership, for members joining the cluster.
+    func members() -> Swetcdpb_MembersResponse
+    /// A keep-alive forwarded by another member (answered by the leader).
+    func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse
+    /// A time-to-live lookup forwarded by another member (answered by the leader).
+    func forwardedLeaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse
+    /// A learner promotion forwarded by another member (answered by the leader).
+    func forwardedMemberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse
+    /// Where a snapshot being received is written before it is handed over.
+    var snapshotDirectory: String { get }
+}
+
+/// Why a peer's request was refused.
+public enum PeerError: Error, CustomStringConvertible {
+    case clusterMismatch(local: UInt64, remote: UInt64)
+    case wrongRecipient(local: UInt64, addressed: UInt64)
+    case removedMember(UInt64)
+    case unknownPeer(UInt64)
+
+    public var description: String {
+        switch self {
+        case .clusterMismatch(let local, let remote):
+            return "cluster ID mismatch (local \(String(local, radix: 16)), remote \(String(remote, radix: 16)))"
+        case .wrongRecipient(let local, let addressed):
+            return "message for member \(String(addressed, radix: 16)) reached member \(String(local, radix: 16))"
+        case .removedMember(let id):
+            return "rejected traffic from member \(String(id, radix: 16)): it was removed from the cluster"
+        case .unknownPeer(let id):
+            return "no known peer URLs for member \(String(id, radix: 16))"
+        }
+    }
+}

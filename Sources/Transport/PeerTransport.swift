@@ -1,0 +1,135 @@
+import EtcdProto
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import Raft
+import Synchronization
+
+/// Member-to-member traffic: Raft messages and snapshots out to every peer, the Peer service
+/// in on `--listen-peer-urls`, and calls forwarded to a given member.
+public final class PeerTransport: Sendable {
+    public let localID: UInt64
+    private let cluster = ClusterIdentity()
+    private let handler: any PeerHandler
+    private let logger: Logger
+    private let peers = Mutex<[UInt64: PeerConnection]>([:])
+
+    public init(localID: UInt64, clusterID: UInt64, handler: any PeerHandler, logger: Logger) {
+        self.localID = localID
+        cluster.set(clusterID)
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// The cluster this member belongs to (0 until a joining member learned it).
+    public var clusterID: UInt64 { cluster.value }
+
+    public func setClusterID(_ id: UInt64) {
+        cluster.set(id)
+    }
+
+    /// Serves the Peer service on `host:port` until the task is cancelled; `onBound` runs
+    /// once the address is bound.
+    public func serve(host: String, port: Int, onBound: @escaping @Sendable () -> Void) async throws {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = 64 << 20
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port), transportSecurity: .plaintext,
+            config: config)
+        let service = PeerService(localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, logger: logger)
+        let server = GRPCServer(transport: transport, services: [service])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.serve() }
+            _ = try await transport.listeningAddress
+            onBound()
+        }
+    }
+
+    /// Starts (or updates) the link to a member.
+    public func addPeer(_ id: UInt64, urls: [String]) {
+        guard id != localID else { return }
+        let existing = peers.withLock { $0[id] }
+        if let existing {
+            existing.update(urls: urls)
+            return
+        }
+        let connection = PeerConnection(
+            localID: localID, remoteID: id, urls: urls, clusterID: { [cluster] in cluster.value },
+            handler: handler, logger: logger)
+        peers.withLock { $0[id] = connection }
+    }
+
+    public func removePeer(_ id: UInt64) {
+        peers.withLock { $0.removeValue(forKey: id) }?.close()
+    }
+
+    /// Sends Raft messages to their recipients (snapshots go through `sendSnapshot`).
+    public func send(_ messages: [Message]) {
+        guard !messages.isEmpty else { return }
+        var byPeer: [UInt64: [Message]] = [:]
+        for message in messages { byPeer[message.to, default: []].append(message) }
+        let connections = peers.withLock { $0 }
+        for (id, batch) in byPeer {
+            if let connection = connections[id] {
+                connection.send(batch)
+            } else {
+                handler.reportUnreachable(id)
+            }
+        }
+    }
+
+    /// Sends a snapshot message with the database file at `databasePath`; returns once it
+    /// was delivered or failed (the outcome is reported to the handler).
+    public func sendSnapshot(_ message: Message, databasePath: String) async {
+        guard let connection = peers.withLock({ $0[message.to] }) else {
+            handler.reportSnapshot(to: message.to, succeeded: false)
+            return
+        }
+        await connection.sendSnapshot(message, databasePath: databasePath)
+    }
+
+    /// A Peer client for member `id` (to forward lease calls to the leader).
+    public func peerClient(_ id: UInt64) throws -> Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix> {
+        guard let connection = peers.withLock({ $0[id] }) else { throw PeerError.unknownPeer(id) }
+        return Swetcdpb_Peer.Client(wrapping: try connection.client())
+    }
+
+    /// Fetches the membership from any of `urls` (used to join a running cluster).
+    public static func fetchMembers(from urls: [String]) async throws -> Swetcdpb_MembersResponse {
+        var lastError: (any Error)?
+        for url in urls {
+            guard let target = PeerConnection.target(url) else { continue }
+            do {
+                let client = GRPCClient(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext))
+                return try await withThrowingTaskGroup(of: Swetcdpb_MembersResponse?.self) { group in
+                    group.addTask {
+                        try await client.runConnections()
+                        return nil
+                    }
+                    defer { client.beginGracefulShutdown() }
+                    var options = PeerConnection.callOptions
+                    options.timeout = .seconds(5)
+                    return try await Swetcdpb_Peer.Client(wrapping: client).members(Swetcdpb_MembersRequest(), options: options)
+                }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? PeerError.unknownPeer(0)
+    }
+
+    public func stop() {
+        let all = peers.withLock { peers in
+            defer { peers.removeAll() }
+            return Array(peers.values)
+        }
+        for connection in all { connection.close() }
+    }
+}
+
+/// The cluster ID, shared with the connections (a joining member learns it late).
+final class ClusterIdentity: Sendable {
+    private let id = Atomic<UInt64>(0)
+    var value: UInt64 { id.load(ordering: .acquiring) }
+    func set(_ value: UInt64) { id.store(value, ordering: .releasing) }
+}

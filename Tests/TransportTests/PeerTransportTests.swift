@@ -1,0 +1,147 @@
+import EtcdProto
+import Foundation
+import Logging
+import Raft
+import Synchronization
+import XCTest
+@testable import Transport
+
+/// A handler that records what arrives.
+final class RecordingHandler: PeerHandler {
+    let received = Mutex<[Message]>([])
+    let snapshots = Mutex<[(Message, Data)]>([])
+    let unreachable = Mutex<Set<UInt64>>([])
+    let snapshotReports = Mutex<[(UInt64, Bool)]>([])
+    let removed: Set<UInt64>
+    let snapshotDirectory: String
+
+    init(removed: Set<UInt64> = []) {
+        self.removed = removed
+        snapshotDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("transport-\(UUID().uuidString)").path
+    }
+
+    func receive(_ messages: [Message]) { received.withLock { $0.append(contentsOf: messages) } }
+    func receiveSnapshot(_ message: Message, databasePath: String) async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: databasePath))
+        snapshots.withLock { $0.append((message, data)) }
+    }
+    func reportUnreachable(_ memberID: UInt64) { unreachable.withLock { _ = $0.insert(memberID) } }
+    func reportSnapshot(to memberID: UInt64, succeeded: Bool) { snapshotReports.withLock { $0.append((memberID, succeeded)) } }
+    func isRemoved(_ memberID: UInt64) -> Bool { removed.contains(memberID) }
+    func members() -> Swetcdpb_MembersResponse {
+        var response = Swetcdpb_MembersResponse()
+        response.clusterID = 42
+        return response
+    }
+    func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
+        var response = Etcdserverpb_LeaseKeepAliveResponse()
+        response.id = request.id
+        response.ttl = 9
+        return response
+    }
+    func forwardedLeaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+        Etcdserverpb_LeaseTimeToLiveResponse()
+    }
+    func forwardedMemberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
+        Etcdserverpb_MemberPromoteResponse()
+    }
+}
+
+final class PeerTransportTests: XCTestCase {
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func waitUntil(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { XCTFail("condition not met in time"); return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func testMessagesArriveInOrderAndSnapshotsStream() async throws {
+        let logger = Logger(label: "test")
+        let portB = try freePort()
+        let handlerA = RecordingHandler()
+        let handlerB = RecordingHandler()
+        let a = PeerTransport(localID: 1, clusterID: 42, handler: handlerA, logger: logger)
+        let b = PeerTransport(localID: 2, clusterID: 42, handler: handlerB, logger: logger)
+        let serving = Task { try await b.serve(host: "127.0.0.1", port: portB) {} }
+        defer {
+            serving.cancel()
+            a.stop()
+            b.stop()
+        }
+        a.addPeer(2, urls: ["http://127.0.0.1:\(portB)"])
+        for round in 0..<10 {
+            a.send((0..<100).map { i in
+                Message(type: .app, to: 2, from: 1, term: 1, index: UInt64(round * 100 + i),
+                        entries: [Entry(term: 1, index: UInt64(round * 100 + i), data: Array(repeating: 7, count: 100))])
+            })
+        }
+        try await waitUntil { handlerB.received.withLock { $0.count } == 1000 }
+        XCTAssertEqual(handlerB.received.withLock { $0.map(\.index) }, (0..<1000).map(UInt64.init), "in order, none lost")
+
+        let database = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString)")
+        let content = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0) })
+        try content.write(to: database)
+        var snap = Message(type: .snap, to: 2, from: 1, term: 1)
+        snap.snapshot = Snapshot(metadata: SnapshotMetadata(confState: ConfState(voters: [1, 2]), index: 1000, term: 1))
+        await a.sendSnapshot(snap, databasePath: database.path)
+        try await waitUntil { handlerA.snapshotReports.withLock { !$0.isEmpty } }
+        XCTAssertEqual(handlerA.snapshotReports.withLock { $0.first?.1 }, true)
+        let received = handlerB.snapshots.withLock { $0 }
+        XCTAssertEqual(received.count, 1)
+        XCTAssertEqual(received.first?.0.snapshot?.metadata.index, 1000)
+        XCTAssertEqual(received.first?.1, content)
+
+        let forwarded = try await a.peerClient(2).leaseRenew(.with { $0.id = 5 })
+        XCTAssertEqual(forwarded.ttl, 9)
+    }
+
+    func testUnreachablePeerIsReported() async throws {
+        let handler = RecordingHandler()
+        let a = PeerTransport(localID: 1, clusterID: 42, handler: handler, logger: Logger(label: "test"))
+        defer { a.stop() }
+        a.addPeer(3, urls: ["http://127.0.0.1:\(try freePort())"])
+        a.send([Message(type: .heartbeat, to: 3, from: 1, term: 1)])
+        try await waitUntil { handler.unreachable.withLock { $0.contains(3) } }
+    }
+
+    func testOtherClustersAndRemovedMembersAreRefused() async throws {
+        let logger = Logger(label: "test")
+        let port = try freePort()
+        let receiver = RecordingHandler(removed: [7])
+        let b = PeerTransport(localID: 2, clusterID: 42, handler: receiver, logger: logger)
+        let serving = Task { try await b.serve(host: "127.0.0.1", port: port) {} }
+        defer {
+            serving.cancel()
+            b.stop()
+        }
+        let strangerHandler = RecordingHandler()
+        let stranger = PeerTransport(localID: 1, clusterID: 99, handler: strangerHandler, logger: logger)
+        let removed = PeerTransport(localID: 7, clusterID: 42, handler: RecordingHandler(), logger: logger)
+        defer {
+            stranger.stop()
+            removed.stop()
+        }
+        stranger.addPeer(2, urls: ["http://127.0.0.1:\(port)"])
+        removed.addPeer(2, urls: ["http://127.0.0.1:\(port)"])
+        for _ in 0..<5 {
+            stranger.send([Message(type: .heartbeat, to: 2, from: 1, term: 1)])
+            removed.send([Message(type: .heartbeat, to: 2, from: 7, term: 1)])
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        XCTAssertTrue(receiver.received.withLock { $0.isEmpty })
+        try await waitUntil { strangerHandler.unreachable.withLock { $0.contains(2) } }
+    }
+}
