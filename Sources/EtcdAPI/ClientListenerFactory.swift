@@ -27,7 +27,7 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in listenerConfigurator.configure(channel: channel) }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
+            .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port) { channel in
                 connectionConfigurator.configure(channel: channel, tls: .none).flatMapThrowing { connection in
                     guard servesHTTP else { return connection }
                     let gate = GRPCGate()

@@ -67,7 +67,15 @@ public final class Backend: @unchecked Sendable {
         }
         let fileManager = FileManager.default
         for suffix in ["-wal", "-shm"] { try? fileManager.removeItem(atPath: path + suffix) }
-        _ = try fileManager.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: source))
+        // rename(2) replaces the file atomically: a crash leaves the old or the new database.
+        guard rename(source, path) == 0 else {
+            throw SQLiteError(code: errno, message: String(cString: strerror(errno)), operation: "rename \(source) to \(path)")
+        }
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            Glibc.close(directory)
+        }
         (writer, batch) = try Self.openWriter(path)
         checkpointer = try Checkpointer(path: path)
     }

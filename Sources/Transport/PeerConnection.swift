@@ -126,6 +126,10 @@ final class PeerConnection: Sendable {
                 return
             } catch {
                 if Task.isCancelled { return }
+                if let refusal = error as? RPCError, refusal.code == PeerService.removedMemberCode {
+                    handler.removedFromCluster()
+                    return
+                }
                 queue.clear()
                 handler.reportUnreachable(remoteID)
                 logger.debug("lost the Raft stream to a peer", metadata: ["remote-peer-id": "\(hex(remoteID))", "error": "\(error)"])

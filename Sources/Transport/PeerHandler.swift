@@ -15,6 +15,9 @@ public protocol PeerHandler: AnyObject, Sendable {
     func reportSnapshot(to memberID: UInt64, succeeded: Bool)
     /// Whether a member was removed from the cluster (its messages are refused).
     func isRemoved(_ memberID: UInt64) -> Bool
+    /// Another member refused this member's traffic because it was removed from the cluster
+    /// (how a removed follower learns it, as the leader stops replicating to it).
+    func removedFromCluster()
     /// The membership, for members joining the cluster.
     func members() -> Swetcdpb_MembersResponse
     /// A keep-alive forwarded by another member (answered by the leader).

@@ -6,6 +6,9 @@ import Raft
 
 /// The incoming side: the `swetcdpb.Peer` service other members call.
 struct PeerService: Swetcdpb_Peer.SimpleServiceProtocol {
+    /// The status a removed member's traffic is refused with; the sender stops on seeing it.
+    static let removedMemberCode = RPCError.Code.permissionDenied
+
     let localID: UInt64
     let clusterID: @Sendable () -> UInt64
     let handler: any PeerHandler
@@ -20,7 +23,7 @@ struct PeerService: Swetcdpb_Peer.SimpleServiceProtocol {
             throw RPCError(code: .failedPrecondition, message: "\(PeerError.wrongRecipient(local: localID, addressed: header.to))")
         }
         if handler.isRemoved(header.from) {
-            throw RPCError(code: .permissionDenied, message: "\(PeerError.removedMember(header.from))")
+            throw RPCError(code: Self.removedMemberCode, message: "\(PeerError.removedMember(header.from))")
         }
     }
 

@@ -40,8 +40,8 @@ public final class PeerTransport: Sendable {
         let server = GRPCServer(transport: transport, services: [service])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
-            _ = try await transport.listeningAddress
-            onBound()
+            // When binding fails, serve() throws the cause (e.g. the port is taken).
+            if (try? await transport.listeningAddress) != nil { onBound() }
         }
     }
 

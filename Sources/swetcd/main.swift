@@ -72,7 +72,10 @@ signal(SIGTERM, SIG_IGN)
 let signalQueue = DispatchQueue(label: "swetcd-signals")
 let signalSources = [SIGINT, SIGTERM].map { number in
     let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler {
+    // @Sendable: the handler runs on signalQueue. Without it the closure inherits the main
+    // actor's isolation from this top-level code, and Swift 6's dynamic isolation check
+    // crashes the process (SIGILL in dispatch_assert_queue) instead of shutting it down.
+    source.setEventHandler { @Sendable in
         logger.info("received signal; shutting down", metadata: ["signal": "\(number == SIGINT ? "interrupt" : "terminated")"])
         server.stop()
         exit(0)
@@ -95,7 +98,7 @@ do {
         try await group.next()
         group.cancelAll()
     }
-    exit(0)
+    exit(server.hasFailed ? 1 : 0)
 } catch {
     logger.critical("client listener failed", metadata: ["error": "\(error)"])
     server.stop()

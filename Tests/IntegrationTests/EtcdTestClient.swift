@@ -8,12 +8,16 @@ import SwetcdTestSupport
 final class EtcdTestClient: Sendable {
     let client: GRPCClient<HTTP2ClientTransport.Posix>
     let kv: Etcdserverpb_KV.Client<HTTP2ClientTransport.Posix>
+    let maintenance: Etcdserverpb_Maintenance.Client<HTTP2ClientTransport.Posix>
+    let cluster: Etcdserverpb_Cluster.Client<HTTP2ClientTransport.Posix>
     private let running: Task<Void, any Error>
 
     init(port: Int) throws {
         client = GRPCClient(
             transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
         kv = Etcdserverpb_KV.Client(wrapping: client)
+        maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
+        cluster = Etcdserverpb_Cluster.Client(wrapping: client)
         let client = self.client
         running = Task { try await client.runConnections() }
     }

@@ -28,6 +28,8 @@ final class RecordingHandler: PeerHandler {
     func reportUnreachable(_ memberID: UInt64) { unreachable.withLock { _ = $0.insert(memberID) } }
     func reportSnapshot(to memberID: UInt64, succeeded: Bool) { snapshotReports.withLock { $0.append((memberID, succeeded)) } }
     func isRemoved(_ memberID: UInt64) -> Bool { removed.contains(memberID) }
+    let toldRemoved = Mutex(false)
+    func removedFromCluster() { toldRemoved.withLock { $0 = true } }
     func members() -> Swetcdpb_MembersResponse {
         var response = Swetcdpb_MembersResponse()
         response.clusterID = 42
@@ -75,12 +77,15 @@ final class PeerTransportTests: XCTestCase {
         let handlerB = RecordingHandler()
         let a = PeerTransport(localID: 1, clusterID: 42, handler: handlerA, logger: logger)
         let b = PeerTransport(localID: 2, clusterID: 42, handler: handlerB, logger: logger)
-        let serving = Task { try await b.serve(host: "127.0.0.1", port: portB) {} }
+        let bound = Mutex(false)
+        let serving = Task { try await b.serve(host: "127.0.0.1", port: portB) { bound.withLock { $0 = true } } }
         defer {
             serving.cancel()
             a.stop()
             b.stop()
         }
+        // Messages sent while the peer is down are dropped (Raft resends them): wait for it.
+        try await waitUntil { bound.withLock { $0 } }
         a.addPeer(2, urls: ["http://127.0.0.1:\(portB)"])
         for round in 0..<10 {
             a.send((0..<100).map { i in
@@ -129,7 +134,8 @@ final class PeerTransportTests: XCTestCase {
         }
         let strangerHandler = RecordingHandler()
         let stranger = PeerTransport(localID: 1, clusterID: 99, handler: strangerHandler, logger: logger)
-        let removed = PeerTransport(localID: 7, clusterID: 42, handler: RecordingHandler(), logger: logger)
+        let removedHandler = RecordingHandler()
+        let removed = PeerTransport(localID: 7, clusterID: 42, handler: removedHandler, logger: logger)
         defer {
             stranger.stop()
             removed.stop()
@@ -143,5 +149,7 @@ final class PeerTransportTests: XCTestCase {
         }
         XCTAssertTrue(receiver.received.withLock { $0.isEmpty })
         try await waitUntil { strangerHandler.unreachable.withLock { $0.contains(2) } }
+        XCTAssertFalse(strangerHandler.toldRemoved.withLock { $0 }, "another cluster's refusal is not a removal")
+        try await waitUntil { removedHandler.toldRemoved.withLock { $0 } }
     }
 }

@@ -46,6 +46,9 @@ public struct ServerConfig: Sendable {
         .init("heartbeat-interval", default: "100", usage: "Time (in milliseconds) of a heartbeat interval."),
         .init("election-timeout", default: "1000", usage: "Time (in milliseconds) for an election to timeout."),
         .init("snapshot-count", default: "100000", usage: "Number of committed transactions to trigger a snapshot to disk."),
+        .init(
+            "experimental-snapshot-catchup-entries", default: "5000",
+            usage: "Number of entries for a slow follower to catch up after compacting the raft storage entries."),
         .init("max-snapshots", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)."),
         .init("max-wals", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)."),
         .init("pre-vote", default: "true", isBoolean: true, usage: "Enable to run an additional Raft election phase."),
@@ -91,6 +94,7 @@ public struct ServerConfig: Sendable {
         heartbeatInterval = .milliseconds(Int64(heartbeat))
         electionTimeout = .milliseconds(Int64(election))
         snapshotCount = try values.unsigned("snapshot-count")
+        snapshotCatchUpEntries = try values.unsigned("experimental-snapshot-catchup-entries")
         maxSnapshots = Int(try values.unsigned("max-snapshots"))
         maxWALs = Int(try values.unsigned("max-wals"))
         preVote = values.bool("pre-vote")
@@ -143,6 +147,8 @@ public struct ServerConfig: Sendable {
 
     /// Applied entries between snapshots (`--snapshot-count`).
     public var snapshotCount: UInt64 = 100_000
+    /// Log entries kept behind a snapshot for slow followers (`--experimental-snapshot-catchup-entries`).
+    public var snapshotCatchUpEntries: UInt64 = 5000
     /// Snapshot files kept (`--max-snapshots`; 0 keeps all).
     public var maxSnapshots = 5
     /// WAL segments kept (`--max-wals`; 0 keeps all).

@@ -178,7 +178,7 @@ extension EtcdServer {
             snapshotter: Snapshotter(directory: config.snapshotDirectory), applier: applier, transport: transport,
             settings: RaftNode.Settings(
                 heartbeat: config.heartbeatInterval, electionTicks: electionTicks, snapshotCount: config.snapshotCount,
-                catchUpEntries: 5000, maxSnapshots: config.maxSnapshots, maxWALs: config.maxWALs),
+                catchUpEntries: config.snapshotCatchUpEntries, maxSnapshots: config.maxSnapshots, maxWALs: config.maxWALs),
             metrics: metrics, logger: logger)
         let server = EtcdServer(
             config: config, memberID: origin.memberID, membership: membership, store: store, backend: backend,

@@ -164,7 +164,12 @@ extension EtcdServer {
         case .removeNode:
             if change.nodeID == memberID {
                 logger.warning("the member has been permanently removed from the cluster; shutting down")
-                Task.detached { [self] in stop() }
+                // Like etcd, linger ten heartbeats so the removal reaches the others first.
+                let linger = config.heartbeatInterval * 10
+                Task.detached { [self] in
+                    try? await Task.sleep(for: linger)
+                    stop()
+                }
             } else {
                 raft.transport.removePeer(change.nodeID)
             }

@@ -26,6 +26,12 @@ extension EtcdServer: PeerHandler {
         membership.isRemoved(memberID)
     }
 
+    public func removedFromCluster() {
+        guard !isStopped else { return }
+        logger.warning("the member has been permanently removed from the cluster; shutting down")
+        Task.detached { [self] in stop() }
+    }
+
     public func members() -> Swetcdpb_MembersResponse {
         var response = Swetcdpb_MembersResponse()
         response.clusterID = clusterID
@@ -57,14 +63,16 @@ extension EtcdServer: PeerHandler {
         for url in config.listenPeerURLs {
             let transport = raft.transport
             let logger = self.logger
-            keep(Task {
+            keep(Task { [weak self] in
                 do {
                     try await transport.serve(host: url.host, port: url.port) {
                         logger.info("serving peer traffic", metadata: ["address": "\(url.hostPort)"])
                     }
                 } catch {
                     if Task.isCancelled { return }
+                    // A member that cannot hear its peers must not pretend to run (etcd exits too).
                     logger.critical("peer listener failed", metadata: ["address": "\(url.hostPort)", "error": "\(error)"])
+                    self?.fail()
                 }
             })
         }
@@ -84,6 +92,7 @@ final class PeerHandlerProxy: PeerHandler, @unchecked Sendable {
     func reportUnreachable(_ memberID: UInt64) { target?.reportUnreachable(memberID) }
     func reportSnapshot(to memberID: UInt64, succeeded: Bool) { target?.reportSnapshot(to: memberID, succeeded: succeeded) }
     func isRemoved(_ memberID: UInt64) -> Bool { target?.isRemoved(memberID) ?? false }
+    func removedFromCluster() { target?.removedFromCluster() }
     func members() -> Swetcdpb_MembersResponse { target?.members() ?? Swetcdpb_MembersResponse() }
     func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
         guard let target else { throw EtcdError.stopped }

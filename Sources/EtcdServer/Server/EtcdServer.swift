@@ -26,6 +26,7 @@ public final class EtcdServer: Sendable {
     let logger: Logger
     let kv: KVApplier
     private let stopped = Atomic(false)
+    private let failed = Atomic(false)
     private let published = Atomic(false)
     private let background = Mutex<[Task<Void, Never>]>([])
     /// How long a request may wait for Raft before `etcdserver: request timed out` (etcd's
@@ -335,6 +336,15 @@ public final class EtcdServer: Sendable {
         }
         logger.info("stopped etcd server", metadata: ["local-member-id": "\(MemberIdentity.hex(memberID))"])
     }
+
+    /// Stops the member because it cannot go on (a listener failed); `hasFailed` tells.
+    func fail() {
+        failed.store(true, ordering: .releasing)
+        Task.detached { [self] in stop() }
+    }
+
+    /// Whether the member stopped because of a failure rather than being asked to.
+    public var hasFailed: Bool { failed.load(ordering: .acquiring) }
 
     /// Adds a background task that the server cancels when it stops.
     func keep(_ task: Task<Void, Never>) {

@@ -1,0 +1,207 @@
+import EtcdProto
+import Foundation
+import SwetcdTestSupport
+import Synchronization
+import XCTest
+
+/// Multi-member swetcd clusters on loopback: bootstrap, failover under load, membership
+/// changes, whole-cluster restarts and snapshot catch-up (issue 5's acceptance).
+final class ClusterTests: XCTestCase {
+    /// Writes to the cluster until stopped, remembering what was acknowledged.
+    final class Writer: Sendable {
+        private let acknowledged = Mutex<[String: (value: String, revision: Int64)]>([:])
+        private let failures = Atomic(0)
+
+        var writes: [String: (value: String, revision: Int64)] { acknowledged.withLock { $0 } }
+        var failed: Int { failures.load(ordering: .relaxed) }
+
+        /// `count` concurrent writers spread over the members' clients until the task is cancelled.
+        func run(clients: [EtcdTestClient], prefix: String, count: Int = 8) async {
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<count {
+                    group.addTask {
+                        var sequence = 0
+                        while !Task.isCancelled {
+                            let client = clients[(writer + sequence) % clients.count]
+                            let key = "\(prefix)/\(writer)/\(sequence)"
+                            let value = "v\(sequence)"
+                            sequence += 1
+                            do {
+                                let response = try await client.put(key, value)
+                                self.acknowledged.withLock { $0[key] = (value, response.header.revision) }
+                            } catch {
+                                self.failures.add(1, ordering: .relaxed)
+                                try? await Task.sleep(for: .milliseconds(20))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every acknowledged write is on member `name`, at its revision.
+    func verify(_ writes: [String: (value: String, revision: Int64)], on name: String, cluster: TestCluster, prefix: String) async throws {
+        let client = try cluster.client(name)
+        defer { Task { await client.close() } }
+        let stored = try await client.get("\(prefix)/", rangeEnd: "\(prefix)0")
+        var byKey: [String: Mvccpb_KeyValue] = [:]
+        for kv in stored.kvs { byKey[String(decoding: kv.key, as: UTF8.self)] = kv }
+        for (key, write) in writes {
+            guard let kv = byKey[key] else {
+                XCTFail("\(name): acknowledged write \(key)@\(write.revision) is lost")
+                continue
+            }
+            XCTAssertEqual(kv.modRevision, write.revision, "\(name): \(key) has the wrong revision")
+        }
+    }
+
+    /// All members reach the same revision and hash equally there.
+    func assertConverged(_ cluster: TestCluster, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var revisions: [String: Int64] = [:]
+        while ContinuousClock.now < deadline {
+            revisions = [:]
+            for member in cluster.members where cluster.isRunning(member.name) {
+                revisions[member.name] = try? await cluster.status(member.name).header.revision
+            }
+            if Set(revisions.values).count == 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        guard let revision = revisions.values.min() else { return XCTFail("no member answered", file: file, line: line) }
+        XCTAssertEqual(Set(revisions.values).count, 1, "members at different revisions: \(revisions)", file: file, line: line)
+        let hashes = try await cluster.hashes(at: revision)
+        XCTAssertEqual(Set(hashes.values).count, 1, "members diverged at revision \(revision): \(hashes)", file: file, line: line)
+    }
+
+    func testLeaderKilledUnderLoadNewLeaderQuicklyNothingLost() async throws {
+        let cluster = try TestCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.start()
+        let leader = try await cluster.waitForLeader()
+        let found = await cluster.name(of: leader)
+        let leaderName = try XCTUnwrap(found)
+        let clients = try cluster.members.map { try cluster.client($0.name) }
+        let writer = Writer()
+        let load = Task { await writer.run(clients: clients, prefix: "failover") }
+        try await Task.sleep(for: .seconds(1))
+
+        let killed = ContinuousClock.now
+        cluster.kill(leaderName)
+        let newLeader = try await cluster.waitForLeader(timeout: .seconds(5), excluding: leader)
+        let electionTime = ContinuousClock.now - killed
+        print("cluster failover: new leader \(String(newLeader, radix: 16)) after \(electionTime)")
+        XCTAssertLessThan(electionTime, .seconds(2), "a new leader within 2x the election timeout")
+
+        try await Task.sleep(for: .seconds(1))
+        load.cancel()
+        await load.value
+        try cluster.restart(leaderName)
+        let writes = writer.writes
+        XCTAssertGreaterThan(writes.count, 50)
+        for member in cluster.members {
+            try await verify(writes, on: member.name, cluster: cluster, prefix: "failover")
+        }
+        try await assertConverged(cluster)
+        for client in clients { await client.close() }
+    }
+
+    func testMembershipChangesUnderLoadAndReplacingAWipedMember() async throws {
+        let cluster = try TestCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.start()
+        _ = try await cluster.waitForLeader()
+        let clients = [try cluster.client("m1")]
+        let writer = Writer()
+        let load = Task { await writer.run(clients: clients, prefix: "members", count: 4) }
+
+        // Add a fourth member while writes go on.
+        let ports = try Ports.free(2)
+        let admin = try cluster.client("m1")
+        var add = Etcdserverpb_MemberAddRequest()
+        add.peerUrls = ["http://127.0.0.1:\(ports[1])"]
+        let added = try await admin.cluster.memberAdd(add, options: .timeout(seconds: 10))
+        XCTAssertEqual(added.members.count, 4)
+        try cluster.join(
+            name: "m4", clientPort: ports[0], peerPort: ports[1],
+            cluster: cluster.initialCluster + ",m4=http://127.0.0.1:\(ports[1])")
+
+        // Replace m3: remove it, wipe its data, add it back as a new member.
+        let m3 = try await cluster.status("m3").header.memberID
+        var remove = Etcdserverpb_MemberRemoveRequest()
+        remove.id = m3
+        _ = try await admin.cluster.memberRemove(remove, options: .timeout(seconds: 10))
+        let deadline = Date().addingTimeInterval(10)
+        while cluster.isRunning("m3") && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        XCTAssertFalse(cluster.isRunning("m3"), "a removed member shuts itself down")
+        // As the seeds advise: one change at a time, each once the cluster is stable again
+        // (m3 may have been the leader).
+        _ = try await cluster.waitForLeader(excluding: m3)
+        cluster.wipe("m3")
+        let m3Spec = try XCTUnwrap(cluster.members.first { $0.name == "m3" })
+        var readd = Etcdserverpb_MemberAddRequest()
+        readd.peerUrls = [m3Spec.peerURL]
+        _ = try await admin.cluster.memberAdd(readd, options: .timeout(seconds: 10))
+        try cluster.join(
+            name: "m3", clientPort: m3Spec.clientPort, peerPort: m3Spec.peerPort,
+            cluster: cluster.initialCluster + ",m4=http://127.0.0.1:\(ports[1])")
+
+        try await Task.sleep(for: .seconds(1))
+        load.cancel()
+        await load.value
+        let list = try await admin.cluster.memberList(Etcdserverpb_MemberListRequest(), options: .timeout(seconds: 5))
+        XCTAssertEqual(list.members.count, 4)
+        XCTAssertFalse(list.members.contains { $0.id == m3 }, "the old m3 is gone")
+        for member in cluster.members {
+            try await verify(writer.writes, on: member.name, cluster: cluster, prefix: "members")
+        }
+        try await assertConverged(cluster)
+        await admin.close()
+        for client in clients { await client.close() }
+    }
+
+    func testWholeClusterRestartKeepsEverything() async throws {
+        let cluster = try TestCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.start()
+        _ = try await cluster.waitForLeader()
+        let client = try cluster.client("m2")
+        var written: [String: (value: String, revision: Int64)] = [:]
+        for i in 0..<50 {
+            let response = try await client.put("restart/\(i)", "v\(i)")
+            written["restart/\(i)"] = ("v\(i)", response.header.revision)
+        }
+        await client.close()
+        for member in cluster.members { cluster.stop(member.name) }
+        for member in cluster.members { try cluster.launch(member, cluster: cluster.initialCluster, state: "new") }
+        for member in cluster.members { try cluster.waitReady(member.name) }
+        _ = try await cluster.waitForLeader()
+        for member in cluster.members {
+            try await verify(written, on: member.name, cluster: cluster, prefix: "restart")
+        }
+        try await assertConverged(cluster)
+    }
+
+    func testFarBehindFollowerCatchesUpBySnapshot() async throws {
+        let cluster = try TestCluster(
+            size: 3, extraArguments: ["--snapshot-count", "100", "--experimental-snapshot-catchup-entries", "20"])
+        defer { cluster.shutdown() }
+        try cluster.start()
+        let leader = try await cluster.waitForLeader()
+        let found = await cluster.name(of: leader)
+        let leaderName = try XCTUnwrap(found)
+        let follower = try XCTUnwrap(cluster.members.first { $0.name != leaderName }).name
+        cluster.stop(follower)
+        let client = try cluster.client(leaderName)
+        var written: [String: (value: String, revision: Int64)] = [:]
+        for i in 0..<400 {
+            let response = try await client.put("snap/\(i % 50)", "v\(i)")
+            written["snap/\(i % 50)"] = ("v\(i)", response.header.revision)
+        }
+        await client.close()
+        try cluster.restart(follower)
+        try await assertConverged(cluster)
+        XCTAssertTrue(cluster.log(follower).contains("applied incoming snapshot"), "the follower caught up by snapshot")
+        try await verify(written, on: follower, cluster: cluster, prefix: "snap")
+    }
+}
