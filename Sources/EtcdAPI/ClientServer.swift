@@ -53,7 +53,9 @@ public struct ClientServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             for transport in transports {
                 group.addTask {
-                    try await GRPCServer(transport: transport, services: services).serve()
+                    try await GRPCServer(
+                        transport: transport, services: services, interceptors: [LeaderRequirement(server: server)]
+                    ).serve()
                 }
             }
             for url in config.listenClientHTTPURLs {

@@ -231,6 +231,11 @@ final class RaftNode: @unchecked Sendable {
         metrics.hasLeader.record(soft.lead == 0 ? 0 : 1)
         metrics.isLeader.record(isLeader ? 1 : 0)
         guard previous != soft.lead else { return }
+        if let round = readRound {
+            // The read index was asked of a leader that is gone (etcd: leader changed).
+            readRound = nil
+            for read in round.reads { read.finish(.leaderChanged) }
+        }
         if soft.lead != 0 {
             metrics.leaderChanges.increment()
             logger.info(
