@@ -140,9 +140,11 @@ public final class KVStore: @unchecked Sendable {
     /// Runs `body` with a read view of the newest committed revision.
     public func read<T>(_ body: (ReadView) throws -> T) throws -> T {
         try compactionLock.withReadLock {
-            try backend.read { transaction in
-                let view = ReadTxn(store: self, reader: transaction, revision: revision)
-                return try body(view)
+            // The revision first, the snapshot second: a commit landing in between then only
+            // adds rows the view does not look at, instead of hiding rows it does.
+            let visible = revision
+            return try backend.read { transaction in
+                try body(ReadTxn(store: self, reader: transaction, revision: visible))
             }
         }
     }
