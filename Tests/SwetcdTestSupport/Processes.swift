@@ -156,9 +156,20 @@ public enum Binaries {
     /// `SWETCD_BIN` if set, else the `swetcd` executable in the build products directory that
     /// holds this test bundle (`.build/<config>/swetcd` under `swift test`).
     public static func swetcd() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["SWETCD_BIN"], !path.isEmpty {
+        try builtProduct("swetcd", override: "SWETCD_BIN", buildHint: "run `swift build --product swetcd` first")
+    }
+
+    /// `SWETCDCTL_BIN` if set, else the `swetcdctl` executable next to the test bundle.
+    public static func swetcdctl() throws -> URL {
+        try builtProduct("swetcdctl", override: "SWETCDCTL_BIN", buildHint: "run `swift build --product swetcdctl` first")
+    }
+
+    /// The executable `name` of this package: `override` from the environment if set, else the
+    /// one in the build products directory that holds this test bundle.
+    public static func builtProduct(_ name: String, override variable: String, buildHint: String) throws -> URL {
+        if let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty {
             guard isExecutable(path) else {
-                throw TestSupportError( "SWETCD_BIN=\(path) is not an executable file")
+                throw TestSupportError( "\(variable)=\(path) is not an executable file")
             }
             return URL(fileURLWithPath: path)
         }
@@ -177,13 +188,13 @@ public enum Binaries {
             if !unique.contains(url) { unique.append(url) }
         }
         for directory in directories {
-            let candidate = directory.appendingPathComponent("swetcd")
+            let candidate = directory.appendingPathComponent(name)
             if isExecutable(candidate.path) { return candidate }
         }
         throw TestSupportError( """
-            swetcd executable not found next to the test bundle (looked in \
-            \(directories.map(\.path).joined(separator: ", "))); run `swift build --product swetcd` \
-            first, or set SWETCD_BIN
+            \(name) executable not found next to the test bundle (looked in \
+            \(directories.map(\.path).joined(separator: ", "))); \(buildHint), \
+            or set \(variable)
             """)
     }
 
