@@ -132,6 +132,10 @@ final class Session {
     let servers: [ServerProcess]
     let etcdctl: URL
     let normalizers: [Normalizer]
+    /// Background etcdctl processes of `&start` directives (Background.swift): name → one per server.
+    var background: [String: BackgroundCommand] = [:]
+    /// Values captured by `&let` (Background.swift): server role → variable → value.
+    var variables: [String: [String: String]] = [:]
     /// Flags that keep every etcdctl invocation bounded in time.
     static let clientFlags = ["--dial-timeout=2s", "--command-timeout=5s"]
     static let stepTimeout: TimeInterval = 20
@@ -195,6 +199,7 @@ final class Session {
 
     /// Runs one step against both servers at once; returns the normalised outputs (etcd, swetcd).
     func run(_ step: Step, number: Int) throws -> (String, String) {
+        if let directive = step.directive { return try run(directive: directive, step, number: number) }
         let stepDir = root.appendingPathComponent("steps")
         try FileManager.default.createDirectory(at: stepDir, withIntermediateDirectories: true)
         var stdinURL: URL?
@@ -205,7 +210,7 @@ final class Session {
         }
         let children = try servers.map { server in
             try Child(executable: etcdctl,
-                      arguments: ["--endpoints=\(server.clientURL)"] + Self.clientFlags + step.arguments,
+                      arguments: ["--endpoints=\(server.clientURL)"] + Self.clientFlags + substitute(step.arguments, for: server),
                       environment: Binaries.cleanEnvironment(["ETCDCTL_API": "3"]),
                       stdin: stdinURL,
                       stdoutURL: stepDir.appendingPathComponent("\(number).\(server.role).out"),
@@ -216,6 +221,7 @@ final class Session {
     }
 
     func close() {
+        stopBackground()
         for server in servers { server.stop() }
         try? FileManager.default.removeItem(at: root)
     }

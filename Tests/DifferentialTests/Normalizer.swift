@@ -9,6 +9,8 @@ import SwetcdTestSupport
 struct Normalizer: Sendable {
     /// The client port of the server this output came from.
     var clientPort: Int
+    /// Lease IDs seen so far in this session's outputs (Background.swift).
+    var leaseIDs = LeaseIDNames()
 
     func render(_ output: CommandOutput, step: Step) -> String {
         let command = Self.command(of: step.arguments)
@@ -21,6 +23,7 @@ struct Normalizer: Sendable {
         let address = "127.0.0.1:\(clientPort)"
         stdout = stdout.replacingOccurrences(of: address, with: "127.0.0.1:<CLIENT-PORT>")
         stderr = stderr.replacingOccurrences(of: address, with: "127.0.0.1:<CLIENT-PORT>")
+        (stdout, stderr) = (leaseIDs.normalize(stdout), leaseIDs.normalize(stderr))
 
         // Rule 2 — etcdctl's own client-side log lines (zap JSON on stderr, e.g. "retrying of
         // unary invoker failed" before an error) carry the wall-clock time and a random client

@@ -10,6 +10,9 @@ struct Step: Sendable {
     var source: String
     var arguments: [String]
     var stdin: Data?
+    /// For `&name args...` lines: a harness directive (see `Background.swift`), not a plain
+    /// etcdctl call; `arguments` then holds the directive's arguments.
+    var directive: String? = nil
 
     var location: String { "\(script):\(line)" }
 }
@@ -62,8 +65,11 @@ enum ScriptParser {
             if words.isEmpty {
                 throw ScriptError(description: "\(name):\(lineNumber): a step needs at least one argument")
             }
+            let directive = words.first.flatMap { $0.hasPrefix("&") ? String($0.dropFirst()) : nil }
+            if directive != nil { words.removeFirst() }
             if words.first == "etcdctl" { words.removeFirst() }
-            steps.append(Step(script: name, line: lineNumber, source: trimmed, arguments: words, stdin: stdin))
+            steps.append(Step(script: name, line: lineNumber, source: trimmed, arguments: words, stdin: stdin,
+                              directive: directive))
         }
         return steps
     }
