@@ -13,6 +13,9 @@ let package = Package(
         .executable(name: "swetcd-raft-bench", targets: ["RaftBench"]),
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "EtcdProto", targets: ["EtcdProto"]),
+        .library(name: "EtcdClient", targets: ["EtcdClient"]),
+        .executable(name: "swetcdctl", targets: ["swetcdctl"]),
+        .executable(name: "swetcd-failover-example", targets: ["swetcd-failover-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -156,5 +159,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        // The Swift client library: every service, failover, watches, leases, concurrency recipes.
+        .target(
+            name: "EtcdClient",
+            dependencies: [
+                "EtcdProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // etcdctl 3.4's commands, flags, output formats and exit statuses on EtcdClient.
+        .executableTarget(
+            name: "swetcdctl",
+            dependencies: ["Checksum", "EtcdClient", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // Primary/standby failover with Session + Mutex (Examples/FailoverExample).
+        .executableTarget(
+            name: "swetcd-failover-example", dependencies: ["EtcdClient"], path: "Examples/FailoverExample",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "SwetcdTestSupport"], swiftSettings: swiftSettings),
     ]
 )
