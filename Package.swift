@@ -117,6 +117,7 @@ let package = Package(
             name: "TransportTests", dependencies: ["Transport", "Raft", "EtcdProto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdProto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",
             dependencies: ["EtcdServer", "EtcdProto", "MVCC"],

@@ -28,8 +28,22 @@ enum GatewayJSON {
         do {
             return try M(jsonString: String(trimmed), options: decoding)
         } catch {
-            throw GatewayError.badRequest("\(error)")
+            throw GatewayError.badRequest("cannot decode JSON for \(M.protoMessageName): \(readable(error))")
         }
+    }
+
+    /// SwiftProtobuf's decoding errors print as case names (`malformedNumber`,
+    /// `unknownField("x")`); spelled out as words they tell the user what to fix.
+    static func readable(_ error: any Error) -> String {
+        var words = ""
+        for character in String(describing: error) {
+            if character.isUppercase {
+                words += " " + character.lowercased()
+            } else {
+                words.append(character)
+            }
+        }
+        return words
     }
 
     static func encode(_ message: some SwiftProtobuf.Message) -> String {
