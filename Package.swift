@@ -184,6 +184,13 @@ let package = Package(
             name: "swetcd-failover-example", dependencies: ["EtcdClient"], path: "Examples/FailoverExample",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EtcdClientTests", dependencies: ["EtcdClient", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EtcdClientTests",
+            dependencies: [
+                "EtcdClient", "SwetcdTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

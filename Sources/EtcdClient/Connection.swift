@@ -37,8 +37,13 @@ final class Connection: Sendable {
             time: configuration.keepAliveTime, timeout: configuration.keepAliveTimeout, allowWithoutCalls: true)
         transportConfig.connection.maxIdleTime = nil
         // Called when the socket is made (before it connects): watch for it becoming active.
+        let plaintext = !(endpoint.secure || configuration.tls != nil)
         transportConfig.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
-            channel.pipeline.addHandler(ConnectedHandler(flag: flag), position: .first)
+            channel.pipeline.addHandler(ConnectedHandler(flag: flag), position: .first).flatMap {
+                // The real etcd's routine resets and pings would otherwise trip swift-nio-http2's
+                // flood limits and close a busy connection (plaintext only: it reads raw frames).
+                plaintext ? HTTP2ChatterFilter.install(on: channel) : channel.eventLoop.makeSucceededVoidFuture()
+            }
         }
         if let name = configuration.tls?.serverName, !name.isEmpty {
             transportConfig.http2.authority = name

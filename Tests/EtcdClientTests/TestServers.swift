@@ -10,6 +10,8 @@ import Glibc
 /// Server features a test may need.
 enum ServerFeature: String, CaseIterable {
     case kv, watch, lease, cluster, auth, maintenance, lock, election, tls, snapshot
+    /// The real etcd's grpc-go server itself (its HTTP/2 habits); never served by swetcd.
+    case grpcGo = "grpc-go"
 }
 
 /// Which server the library tests talk to.
