@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "EtcdClient", targets: ["EtcdClient"]),
         .executable(name: "swetcdctl", targets: ["swetcdctl"]),
         .executable(name: "swetcd-failover-example", targets: ["swetcd-failover-example"]),
+        .executable(name: "swetcd-bench", targets: ["swetcd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.39.0"),
     ],
     targets: [
         // Generated protobuf and gRPC code (scripts/generate-protos.sh); nothing hand-written.
@@ -190,6 +193,38 @@ let package = Package(
                 "EtcdClient", "SwetcdTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The load generator behind swetcd-bench: workloads over raw gRPC stubs, latency reports.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "EtcdClient", "EtcdProto", "MVCC", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // etcd's benchmark tool, for any etcd-compatible endpoints (a benchmark, not a test).
+        .executableTarget(
+            name: "swetcd-bench",
+            dependencies: [
+                "Bench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BenchTests",
+            dependencies: ["Bench", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,98 @@
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import SwiftProtobuf
+import Synchronization
+
+/// A plaintext HTTP/2 connection speaking gRPC through ``LeanClientHandler``.
+final class LeanConnection: Sendable {
+    let channel: any Channel
+    private let handler: NIOLoopBound<LeanClientHandler>
+    private let nextToken = Atomic<Int>(0)
+
+    private init(channel: any Channel, handler: NIOLoopBound<LeanClientHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Connects to `endpoint` on one of the singleton event loops.
+    static func connect(to endpoint: Endpoint) async throws -> LeanConnection {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let authority = endpoint.description
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var connection = NIOHTTP2Handler.ConnectionConfiguration()
+                    connection.initialSettings = [
+                        HTTP2Setting(parameter: .enablePush, value: 0),
+                        HTTP2Setting(parameter: .initialWindowSize, value: LeanClientHandler.streamWindow),
+                        HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
+                    ]
+                    // We are the client of a server we trust to be busy, not hostile: its
+                    // pings and resets come at the rate of requests.
+                    connection.controlFrameRateLimit.maximumCount = Int.max / 2
+                    connection.maximumConnectionGlitches = Int.max / 2
+                    var stream = NIOHTTP2Handler.StreamConfiguration()
+                    stream.streamResetFrameRateLimit.maximumCount = Int.max / 2
+                    stream.streamErrorRateLimit.maximumCount = Int.max / 2
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(
+                        NIOHTTP2Handler(mode: .client, connectionConfiguration: connection, streamConfiguration: stream))
+                    try sync.addHandler(LeanClientHandler(authority: authority))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LeanClientHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        return LeanConnection(channel: channel, handler: handler)
+    }
+
+    /// Runs `body` with the handler on the connection's event loop (at once when already on it).
+    @inline(__always)
+    private func onLoop(_ body: @escaping @Sendable (LeanClientHandler) -> Void) {
+        let eventLoop = channel.eventLoop
+        if eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            let handler = self.handler
+            eventLoop.execute { body(handler.value) }
+        }
+    }
+
+    /// One unary call.
+    func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ path: String, _ request: Request, as: Response.Type
+    ) async throws -> Response {
+        let framed = try GRPCMessageBuffer.framed(request)
+        let body: ByteBuffer = try await withUnsafeThrowingContinuation { continuation in
+            onLoop { $0.startUnary(path: path, request: framed, continuation: continuation) }
+        }
+        return try GRPCMessageBuffer.decode(Response.self, from: body)
+    }
+
+    /// Opens a bidirectional stream; its response messages arrive on `responses`, in batches.
+    func openStream(_ path: String) -> (token: Int, responses: AsyncThrowingStream<[ByteBuffer], any Error>) {
+        let token = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
+        let (responses, continuation) = AsyncThrowingStream<[ByteBuffer], any Error>.makeStream()
+        onLoop { $0.startStream(token: token, path: path, continuation: continuation) }
+        return (token, responses)
+    }
+
+    /// Sends a framed message on stream `token` (nil ends the request side).
+    func send(token: Int, framed: ByteBuffer?) {
+        onLoop { $0.send(token: token, message: framed) }
+    }
+
+    /// Cancels stream `token`.
+    func cancel(token: Int) {
+        onLoop { $0.cancel(token: token) }
+    }
+
+    /// Closes the connection.
+    func close() async {
+        try? await channel.close()
+    }
+}

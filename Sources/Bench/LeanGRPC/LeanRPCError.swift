@@ -1,0 +1,12 @@
+/// A gRPC call that failed: the server's `grpc-status` and `grpc-message`, or a
+/// connection-level failure (status 14, unavailable).
+public struct LeanRPCError: Error, CustomStringConvertible, Sendable {
+    /// gRPC status code.
+    public var code: Int
+    /// What went wrong.
+    public var message: String
+
+    public var description: String { "grpc-status \(code): \(message)" }
+
+    static func unavailable(_ message: String) -> LeanRPCError { LeanRPCError(code: 14, message: message) }
+}
