@@ -78,22 +78,21 @@ public final class KVStore: @unchecked Sendable {
             guard let revisionKey = RevisionKey(bytes: keyBytes) else {
                 throw MVCCError.corrupt("bad revision key of \(keyBytes.count) bytes in key bucket")
             }
-            let kv = try KeyValueCodec.decode(valueBytes)
+            let kv = try KeyValueCodec.decode(valueBytes, value: false)
             let key = Array(kv.key)
             latest = max(latest, revisionKey.revision.main)
             if revisionKey.isTombstone {
-                keyLeases.removeValue(forKey: key)
+                if !keyLeases.isEmpty { keyLeases.removeValue(forKey: key) }
                 index.tombstone(key, revisionKey.revision)
                 return true
             }
-            keyLeases[key] = kv.lease == 0 ? nil : kv.lease
-            if index.contains(key) {
-                index.put(key, revisionKey.revision)
-            } else {
-                index.restore(
-                    key, created: Revision(main: kv.createRevision), modified: revisionKey.revision,
-                    version: kv.version)
+            // Most stores have few leased keys: skip the hashing when there is nothing to update.
+            if kv.lease != 0 {
+                keyLeases[key] = kv.lease
+            } else if !keyLeases.isEmpty {
+                keyLeases.removeValue(forKey: key)
             }
+            index.replay(key, modified: revisionKey.revision, created: Revision(main: kv.createRevision), version: kv.version)
             return true
         }
         if let leases {

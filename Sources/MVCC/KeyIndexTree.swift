@@ -126,12 +126,18 @@ final class KeyIndexTree: @unchecked Sendable {
         lock.withWriteLock { indexes = SortedKeyIndexes() }
     }
 
-    /// Rebuilds a key seen for the first time while loading the backend.
-    func restore(_ key: [UInt8], created: Revision, modified: Revision, version: Int64) {
+    /// Replays one stored revision of `key` while loading the backend: the first one seen
+    /// rebuilds the key's index from the stored create revision and version, later ones are
+    /// puts. One lock and one search per revision.
+    func replay(_ key: [UInt8], modified: Revision, created: Revision, version: Int64) {
         lock.withWriteLock {
-            var index = KeyIndex(key: key)
-            index.restore(created: created, modified: modified, version: version)
-            indexes.insert(index)
+            if let position = indexes.find(key) {
+                indexes[position].put(modified)
+            } else {
+                var index = KeyIndex(key: key)
+                index.restore(created: created, modified: modified, version: version)
+                indexes.insert(index)
+            }
         }
     }
 

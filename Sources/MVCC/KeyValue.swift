@@ -38,7 +38,9 @@ public enum KeyValueCodec {
         return out
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> KeyValue {
+    /// Decodes a stored key-value. Without `value` the value bytes are checked but not
+    /// copied (replaying the key index at start-up needs everything else).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, value wantsValue: Bool = true) throws -> KeyValue {
         var kv = KeyValue(key: Data())
         var offset = 0
         while offset < bytes.count {
@@ -46,7 +48,8 @@ public enum KeyValueCodec {
             let field = tag >> 3
             switch (field, tag & 7) {
             case (1, 2): kv.key = try readBytes(bytes, &offset)
-            case (5, 2): kv.value = try readBytes(bytes, &offset)
+            case (5, 2) where wantsValue: kv.value = try readBytes(bytes, &offset)
+            case (5, 2): try skipBytes(bytes, &offset)
             case (2, 0): kv.createRevision = Int64(bitPattern: try readVarint(bytes, &offset))
             case (3, 0): kv.modRevision = Int64(bitPattern: try readVarint(bytes, &offset))
             case (4, 0): kv.version = Int64(bitPattern: try readVarint(bytes, &offset))
@@ -90,6 +93,14 @@ public enum KeyValueCodec {
             shift += 7
         }
         throw MVCCError.corrupt("truncated varint in stored key-value")
+    }
+
+    private static func skipBytes(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws {
+        let length = Int(try readVarint(bytes, &offset))
+        guard length >= 0, offset + length <= bytes.count else {
+            throw MVCCError.corrupt("truncated bytes field in stored key-value")
+        }
+        offset += length
     }
 
     private static func readBytes(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) throws -> Data {

@@ -136,6 +136,27 @@ import Testing
         #expect(try get(store, "a")?.version == 3)
     }
 
+    @Test func restartReattachesOnlyLiveLeasedKeys() throws {
+        let path = Self.temporaryPath()
+        do {
+            let backend = try Backend(path: path)
+            let store = try KVStore(backend: backend)
+            try write(store) { try $0.put(key: data("kept"), value: data("1"), lease: 5) }
+            try write(store) { try $0.put(key: data("released"), value: data("1"), lease: 5) }
+            try write(store) { try $0.put(key: data("released"), value: data("2"), lease: 0) }
+            try write(store) { try $0.put(key: data("deleted"), value: data("1"), lease: 6) }
+            try write(store) { _ = try $0.deleteRange(.single(Array("deleted".utf8))) }
+            try write(store) { try $0.put(key: data("moved"), value: data("1"), lease: 6) }
+            try write(store) { try $0.put(key: data("moved"), value: data("2"), lease: 7) }
+            try write(store) { try $0.put(key: data("plain"), value: data("1"), lease: 0) }
+            try store.commit()
+            try backend.close()
+        }
+        let attachments = RecordedAttachments()
+        _ = try KVStore(backend: Backend(path: path), leases: attachments)
+        #expect(attachments.attached == ["kept": 5, "moved": 7])
+    }
+
     @Test func emptyStoreAfterCompactingEverythingKeepsItsRevision() throws {
         let path = Self.temporaryPath()
         do {
@@ -207,4 +228,13 @@ private final class RaceCounters: Sendable {
     let failures = Atomic<Int>(0)
     let done = Atomic<Bool>(false)
     let finished = Atomic<Int>(0)
+}
+
+/// Lease attachments as the store reports them at start-up.
+final class RecordedAttachments: LeaseAttachments, @unchecked Sendable {
+    // @unchecked: only the loading thread touches it in these tests.
+    var attached: [String: Int64] = [:]
+    func lease(of key: [UInt8]) -> Int64 { attached[String(decoding: key, as: UTF8.self)] ?? 0 }
+    func attach(_ lease: Int64, key: [UInt8]) { attached[String(decoding: key, as: UTF8.self)] = lease }
+    func detach(_ lease: Int64, key: [UInt8]) { attached[String(decoding: key, as: UTF8.self)] = nil }
 }
