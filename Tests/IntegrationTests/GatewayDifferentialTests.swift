@@ -8,10 +8,10 @@ import Glibc
 /// The JSON gateway differential test: the same `curl -X POST .../v3/...` requests to a fresh
 /// real etcd and a fresh swetcd; the HTTP status line, the client-visible headers and the body
 /// must be identical after normalising what is member-local (lease IDs the server chose, the
-/// client port, the server version, db sizes). Headers compared: `Content-Type` and the CORS
-/// headers; not compared: `Date`, and transport framing that no JSON client sees
-/// (`Content-Length`/`Transfer-Encoding`/`Connection`, grpc-gateway's `Trailer` and its
-/// `Grpc-Metadata-*`/`Grpc-Trailer-*` echoes of the internal gRPC call). Streamed calls
+/// client port, the server version, db sizes). Headers compared: `Content-Type`, the CORS
+/// headers and `Grpc-Metadata-Content-Type`; not compared: `Date`, and transport framing that
+/// no JSON client sees (`Content-Length`/`Transfer-Encoding`/`Connection`, grpc-gateway's
+/// `Trailer` and `Grpc-Trailer-*` after errors). Streamed calls
 /// (`/v3/watch`, `/v3/election/observe`) run in the background while other requests write,
 /// and their streamed lines are compared once both have shown the expected last line.
 final class GatewayDifferentialTests: XCTestCase {
@@ -246,8 +246,7 @@ private final class GatewaySession {
     // MARK: Rendering and comparing
 
     static let ignoredHeaders: Set<String> = [
-        "date", "content-length", "transfer-encoding", "connection", "trailer", "grpc-metadata-content-type",
-        "grpc-trailer-content-type",
+        "date", "content-length", "transfer-encoding", "connection", "trailer", "grpc-trailer-content-type",
     ]
 
     private func render(server: ServerProcess, status: Int32, normalizeVersion: Bool, streamed: Bool = false) -> String {

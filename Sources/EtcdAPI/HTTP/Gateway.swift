@@ -93,13 +93,16 @@ struct Gateway: Sendable {
         switch route {
         case .unary(let call):
             do {
-                return .complete(.json(try await call(server, Substring(body))))
+                var response = HTTPResponse.json(try await call(server, Substring(body)))
+                response.headers.add(name: Self.grpcContentTypeHeader, value: "application/grpc")
+                return .complete(response)
             } catch {
                 return .complete(GatewayError(error).response)
             }
         case .streaming(let run):
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: Self.grpcContentTypeHeader, value: "application/grpc")
             let server = self.server
             return .stream(HTTPStreamingResponse(headers: headers) { writer in
                 do {
@@ -110,6 +113,10 @@ struct Gateway: Sendable {
             })
         }
     }
+
+    /// grpc-gateway echoes the inner gRPC call's response metadata with this prefix; clients
+    /// that sniff for a gateway look for it on every successful answer.
+    static let grpcContentTypeHeader = "Grpc-Metadata-Content-Type"
 
     /// An error in the middle of a stream, as grpc-gateway writes it.
     private static func streamError(_ error: GatewayError) -> String {
