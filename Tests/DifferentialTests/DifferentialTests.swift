@@ -148,36 +148,24 @@ final class Session {
     }
 
     static func start(etcd: URL, swetcd: URL, etcdctl: URL, script: String) throws -> Session {
-        var lastError: Error?
-        // A free port can be taken by someone else between our probe and the server's bind;
-        // then (and only then) try again with new ports, a bounded number of times.
-        for _ in 0..<3 {
-            let root = FileManager.default.temporaryDirectory
-                .appendingPathComponent("swetcd-difftest-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-            let ports = try Ports.free(4)
-            let session = Session(root: root, servers: [
-                ServerProcess(role: "etcd", binary: etcd, directory: root.appendingPathComponent("etcd"),
-                       clientPort: ports[0], peerPort: ports[1]),
-                ServerProcess(role: "swetcd", binary: swetcd, directory: root.appendingPathComponent("swetcd"),
-                       clientPort: ports[2], peerPort: ports[3]),
-            ], etcdctl: etcdctl)
-            do {
-                try session.waitUntilReady()
-                return session
-            } catch {
-                lastError = error
-                let portTaken = session.servers.contains { $0.log.contains("address already in use") }
-                session.close()
-                if !portTaken { break }
-            }
-        }
-        throw lastError ?? ScriptError(description: "servers did not start")
+        try PortRetry.start(
+            portCount: 4,
+            make: { ports in
+                let root = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("swetcd-difftest-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+                return Session(root: root, servers: [
+                    ServerProcess(role: "etcd", binary: etcd, directory: root.appendingPathComponent("etcd"),
+                                  clientPort: ports[0], peerPort: ports[1]),
+                    ServerProcess(role: "swetcd", binary: swetcd, directory: root.appendingPathComponent("swetcd"),
+                                  clientPort: ports[2], peerPort: ports[3]),
+                ], etcdctl: etcdctl)
+            },
+            start: { try $0.waitUntilReady() }, logs: { $0.servers.map(\.log) }, close: { $0.close() })
     }
 
     private func waitUntilReady() throws {
-        for server in servers { try server.start() }
+        try ServerProcess.startAll(servers)
         let deadline = Date().addingTimeInterval(30)
-        for server in servers { try server.waitForLogMilestones(deadline: deadline) }
         // Then the client's view: `endpoint health` must succeed (bounded retries).
         for server in servers {
             var healthy = false

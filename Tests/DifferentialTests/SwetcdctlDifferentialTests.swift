@@ -123,41 +123,34 @@ final class ClientDiffSession {
     }
 
     static func start(server: URL, clients: [URL]) throws -> ClientDiffSession {
-        var lastError: Error?
-        for _ in 0..<3 {
-            let root = FileManager.default.temporaryDirectory
-                .appendingPathComponent("swetcdctl-difftest-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-            let ports = try Ports.free(4)
-            let session = ClientDiffSession(root: root, servers: [
-                ServerProcess(role: "for-etcdctl", binary: server, directory: root.appendingPathComponent("a"),
-                              clientPort: ports[0], peerPort: ports[1]),
-                ServerProcess(role: "for-swetcdctl", binary: server, directory: root.appendingPathComponent("b"),
-                              clientPort: ports[2], peerPort: ports[3]),
-            ], clients: clients)
-            do {
+        try PortRetry.start(
+            portCount: 4,
+            make: { ports in
+                let root = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("swetcdctl-difftest-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+                return ClientDiffSession(root: root, servers: [
+                    ServerProcess(role: "for-etcdctl", binary: server, directory: root.appendingPathComponent("a"),
+                                  clientPort: ports[0], peerPort: ports[1]),
+                    ServerProcess(role: "for-swetcdctl", binary: server, directory: root.appendingPathComponent("b"),
+                                  clientPort: ports[2], peerPort: ports[3]),
+                ], clients: clients)
+            },
+            start: { session in
                 for side in 0..<2 {
                     try FileManager.default.createDirectory(at: session.scratch(side), withIntermediateDirectories: true)
                 }
                 try FileManager.default.createDirectory(at: session.stepDirectory, withIntermediateDirectories: true)
                 try session.waitUntilReady()
-                return session
-            } catch {
-                lastError = error
-                let portTaken = session.servers.contains { $0.log.contains("address already in use") }
-                session.close()
-                if !portTaken { break }
-            }
-        }
-        throw lastError ?? ScriptError(description: "servers did not start")
+            },
+            logs: { $0.servers.map(\.log) }, close: { $0.close() })
     }
 
     var stepDirectory: URL { root.appendingPathComponent("steps") }
     func scratch(_ side: Int) -> URL { root.appendingPathComponent(side == 0 ? "scratch-a" : "scratch-b") }
 
     private func waitUntilReady() throws {
-        for server in servers { try server.start() }
+        try ServerProcess.startAll(servers)
         let deadline = Date().addingTimeInterval(30)
-        for server in servers { try server.waitForLogMilestones(deadline: deadline) }
         for side in servers.indices {
             var healthy = false
             for attempt in 0..<40 where Date() < deadline {

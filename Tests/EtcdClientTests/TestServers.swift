@@ -137,31 +137,25 @@ final class TestCluster: @unchecked Sendable {
     /// `size` members of the server chosen for `features`, on free loopback ports.
     static func start(size: Int = 1, features: Set<ServerFeature>, test: String) throws -> TestCluster {
         let (binary, kind) = try TestServerChoice.binary(for: size > 1 ? features.union([.cluster]) : features, test: test)
-        var lastError: Error?
-        for _ in 0..<3 {
-            let root = FileManager.default.temporaryDirectory.appendingPathComponent("etcdclient-test-\(UUID().uuidString.prefix(8))")
-            let ports = try Ports.free(2 * size)
-            let names = (0..<size).map { "m\($0)" }
-            let initial = size > 1
-                ? zip(names, 0..<size).map { "\($0)=http://127.0.0.1:\(ports[2 * $1 + 1])" }.joined(separator: ",")
-                : nil
-            let members = (0..<size).map { index in
-                TestMember(name: names[index], binary: binary, directory: root, clientPort: ports[2 * index],
-                           peerPort: ports[2 * index + 1], initialCluster: initial)
-            }
-            let cluster = TestCluster(members: members, root: root, kind: kind)
-            do {
-                for member in members { try member.start() }
-                for member in members { try member.waitReady() }
-                return cluster
-            } catch {
-                lastError = error
-                let portTaken = members.contains { $0.log.contains("address already in use") }
-                cluster.stop()
-                if !portTaken { break }
-            }
-        }
-        throw lastError ?? TestSupportError("cluster did not start")
+        return try PortRetry.start(
+            portCount: 2 * size,
+            make: { ports in
+                let root = FileManager.default.temporaryDirectory.appendingPathComponent("etcdclient-test-\(UUID().uuidString.prefix(8))")
+                let names = (0..<size).map { "m\($0)" }
+                let initial = size > 1
+                    ? zip(names, 0..<size).map { "\($0)=http://127.0.0.1:\(ports[2 * $1 + 1])" }.joined(separator: ",")
+                    : nil
+                let members = (0..<size).map { index in
+                    TestMember(name: names[index], binary: binary, directory: root, clientPort: ports[2 * index],
+                               peerPort: ports[2 * index + 1], initialCluster: initial)
+                }
+                return TestCluster(members: members, root: root, kind: kind)
+            },
+            start: { cluster in
+                for member in cluster.members { try member.start() }
+                for member in cluster.members { try member.waitReady() }
+            },
+            logs: { $0.members.map(\.log) }, close: { $0.stop() })
     }
 
     func stop() {

@@ -23,30 +23,19 @@ final class ServerPair: Sendable {
     static func start(_ name: String, extraArguments: [String] = []) throws -> ServerPair {
         let etcdBinary = try Binaries.fromPath("etcd", override: "ETCD_BIN")
         let swetcdBinary = try Binaries.swetcd()
-        var lastError: Error?
-        for _ in 0..<3 {
-            let root = FileManager.default.temporaryDirectory
-                .appendingPathComponent("swetcd-\(name)-\(UUID().uuidString.prefix(8))")
-            let ports = try Ports.free(4)
-            let pair = ServerPair(
-                root: root,
-                etcd: ServerProcess(role: "etcd", binary: etcdBinary, directory: root.appendingPathComponent("etcd"),
-                                    clientPort: ports[0], peerPort: ports[1], extraArguments: extraArguments),
-                swetcd: ServerProcess(role: "swetcd", binary: swetcdBinary, directory: root.appendingPathComponent("swetcd"),
-                                      clientPort: ports[2], peerPort: ports[3], extraArguments: extraArguments))
-            do {
-                for server in pair.servers { try server.start() }
-                let deadline = Date().addingTimeInterval(30)
-                for server in pair.servers { try server.waitForLogMilestones(deadline: deadline) }
-                return pair
-            } catch {
-                lastError = error
-                let portTaken = pair.servers.contains { $0.log.contains("address already in use") }
-                pair.close()
-                if !portTaken { break }
-            }
-        }
-        throw lastError ?? TestSupportError("servers did not start")
+        return try PortRetry.start(
+            portCount: 4,
+            make: { ports in
+                let root = FileManager.default.temporaryDirectory
+                    .appendingPathComponent("swetcd-\(name)-\(UUID().uuidString.prefix(8))")
+                return ServerPair(
+                    root: root,
+                    etcd: ServerProcess(role: "etcd", binary: etcdBinary, directory: root.appendingPathComponent("etcd"),
+                                        clientPort: ports[0], peerPort: ports[1], extraArguments: extraArguments),
+                    swetcd: ServerProcess(role: "swetcd", binary: swetcdBinary, directory: root.appendingPathComponent("swetcd"),
+                                          clientPort: ports[2], peerPort: ports[3], extraArguments: extraArguments))
+            },
+            start: { try ServerProcess.startAll($0.servers) }, logs: { $0.servers.map(\.log) }, close: { $0.close() })
     }
 
     /// Stops both; removes their directory unless `DIFFTEST_KEEP=1` (then prints where it is).

@@ -313,3 +313,42 @@ public final class ServerProcess: @unchecked Sendable {
         child.wait(timeout: 10)
     }
 }
+
+extension ServerProcess {
+    /// Starts `servers` and waits until each has logged etcd's start-up milestones, all within
+    /// `timeout` seconds.
+    public static func startAll(_ servers: [ServerProcess], timeout: TimeInterval = 30) throws {
+        for server in servers { try server.start() }
+        let deadline = Date().addingTimeInterval(timeout)
+        for server in servers { try server.waitForLogMilestones(deadline: deadline) }
+    }
+}
+
+/// Server start-up on free ports, which someone else can take between `Ports.free` and the
+/// server's bind.
+public enum PortRetry {
+    /// Builds servers on `portCount` free ports with `make` and starts them with `start`. When
+    /// starting fails because a port was taken meanwhile (a log says "address already in use"),
+    /// closes them and tries again with new ports, at most `attempts` times; any other failure
+    /// is thrown at once.
+    public static func start<Servers>(
+        portCount: Int, attempts: Int = 3,
+        make: ([Int]) throws -> Servers, start: (Servers) throws -> Void,
+        logs: (Servers) -> [String], close: (Servers) -> Void
+    ) throws -> Servers {
+        var lastError: (any Error)?
+        for _ in 0..<attempts {
+            let servers = try make(try Ports.free(portCount))
+            do {
+                try start(servers)
+                return servers
+            } catch {
+                lastError = error
+                let portTaken = logs(servers).contains { $0.contains("address already in use") }
+                close(servers)
+                if !portTaken { break }
+            }
+        }
+        throw lastError ?? TestSupportError("servers did not start")
+    }
+}
