@@ -81,15 +81,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // gRPC services, the HTTP endpoints on the client port.
+        // gRPC's message framing and status text, shared by the server and the bench client.
+        .target(
+            name: "GRPCWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client API: a gRPC server on swift-nio-http2, the services, the HTTP endpoints.
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto",
+                "EtcdServer", "EtcdProto", "GRPCWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -120,7 +129,15 @@ let package = Package(
             name: "TransportTests", dependencies: ["Transport", "Raft", "EtcdProto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
-        .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdProto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EtcdAPITests",
+            dependencies: [
+                "EtcdAPI", "EtcdProto", "EtcdServer", "GRPCWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"), .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",
             dependencies: ["EtcdServer", "EtcdProto", "MVCC"],
@@ -199,7 +216,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "EtcdClient", "EtcdProto", "MVCC", "Storage",
+                "EtcdClient", "EtcdProto", "GRPCWire", "MVCC", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

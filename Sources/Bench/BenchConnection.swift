@@ -1,3 +1,4 @@
+import GRPCWire
 import class EtcdClient.HTTP2ChatterFilter
 import EtcdProto
 import Foundation

@@ -1,9 +1,10 @@
 import EtcdServer
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Logging
 import NIOCore
+import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import Synchronization
 
 /// Serves a member's client API — gRPC and the HTTP endpoints — on every
 /// `--listen-client-urls` address until cancelled.
@@ -12,6 +13,7 @@ public struct ClientServer: Sendable {
     let logger: Logger
     let eventLoopGroup: MultiThreadedEventLoopGroup
     let router: HTTPRouter
+    let routes: GRPCRoutes
 
     /// `metrics` renders the process' metrics for `/metrics` (Prometheus text format).
     public init(
@@ -22,61 +24,120 @@ public struct ClientServer: Sendable {
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         router = HTTPRouter(server: server, metrics: metrics)
+        routes = Self.routes(for: server)
+    }
+
+    /// Every gRPC method of etcd's client API that swetcd serves.
+    static func routes(for server: EtcdServer) -> GRPCRoutes {
+        var routes = GRPCRoutes()
+        KVService.register(server, in: &routes)
+        WatchService.register(server, in: &routes)
+        LeaseService.register(server, in: &routes)
+        LockService.register(server, in: &routes)
+        ElectionService.register(server, in: &routes)
+        MaintenanceService.register(server, in: &routes)
+        ClusterService.register(server, in: &routes)
+        return routes
     }
 
     /// Binds every listen URL, logs etcd's readiness milestone, then serves until the task is
     /// cancelled or a listener fails.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let config = server.config
-        var transportConfig = HTTP2ServerTransport.Custom<ClientListenerFactory>.Config.defaults
         // Like etcd: a request may be max-request-bytes plus gRPC's own overhead (512 KiB).
-        transportConfig.rpc.maxRequestPayloadSize = config.maxRequestBytes + 512 * 1024
-        // etcd's keepalive enforcement: pings without active calls at most every 5 s.
-        transportConfig.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = .seconds(5)
-
-        let services: [any RegistrableRPCService] = [
-            KVService(server: server),
-            WatchService(server: server),
-            LeaseService(server: server),
-            LockService(server: server),
-            ElectionService(server: server),
-            MaintenanceService(server: server),
-            ClusterService(server: server),
-        ]
-        let transports = config.listenClientURLs.map { url in
-            HTTP2ServerTransport.Custom(
-                listenerFactory: ClientListenerFactory(
-                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: router,
-                    maxHTTPBodyBytes: config.maxRequestBytes + 512 * 1024, servesHTTP: config.listenClientHTTPURLs.isEmpty),
-                config: transportConfig)
-        }
-        try await withThrowingDiscardingTaskGroup { group in
-            for transport in transports {
-                group.addTask {
-                    try await GRPCServer(
-                        transport: transport, services: services, interceptors: [LeaderRequirement(server: server)]
-                    ).serve()
-                }
-            }
-            for url in config.listenClientHTTPURLs {
-                let listener = HTTPOnlyListener(
-                    host: url.host, port: url.port, eventLoopGroup: eventLoopGroup, router: router,
-                    maxBodyBytes: config.maxRequestBytes + 512 * 1024)
-                group.addTask {
-                    try await listener.run {
-                        logger.info("serving HTTP client traffic", metadata: ["address": "\(url.hostPort)"])
-                    }
-                }
-            }
-            for (url, transport) in zip(config.listenClientURLs, transports) {
-                guard let address = await transport.listeningAddress else {
-                    throw ConfigError("could not listen on \(url.text)")
-                }
-                _ = address
+        let maxMessageBytes = config.maxRequestBytes + 512 * 1024
+        let connections = OpenConnections()
+        var listeners: [any Channel] = []
+        do {
+            for url in config.listenClientURLs {
+                listeners.append(
+                    try await bind(
+                        host: url.host, port: url.port, grpc: true, http: config.listenClientHTTPURLs.isEmpty,
+                        maxMessageBytes: maxMessageBytes, connections: connections))
                 logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(url.hostPort)"])
             }
-            logger.info("ready to serve client requests")
-            onReady()
+            for url in config.listenClientHTTPURLs {
+                listeners.append(
+                    try await bind(
+                        host: url.host, port: url.port, grpc: false, http: true,
+                        maxMessageBytes: maxMessageBytes, connections: connections))
+                logger.info("serving HTTP client traffic", metadata: ["address": "\(url.hostPort)"])
+            }
+        } catch {
+            for listener in listeners { listener.close(promise: nil) }
+            throw ConfigError("could not listen on client URLs: \(error)")
         }
+        logger.info("ready to serve client requests")
+        onReady()
+        let bound = listeners
+        try await withTaskCancellationHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                for listener in bound {
+                    group.addTask { try await listener.closeFuture.get() }
+                }
+            }
+        } onCancel: {
+            for listener in bound { listener.close(promise: nil) }
+            connections.closeAll()
+        }
+    }
+
+    private func bind(
+        host: String, port: Int, grpc: Bool, http: Bool, maxMessageBytes: Int, connections: OpenConnections
+    ) async throws -> any Channel {
+        let router = self.router
+        let routes = self.routes
+        let server = self.server
+        let refusal: @Sendable () -> GRPCStatus? = { server.leader == 0 ? GRPCStatus(EtcdError.noLeader) : nil }
+        return try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
+                    let makeGRPC: () -> [any ChannelHandler] = {
+                        [
+                            NIOHTTP2Handler(
+                                mode: .server, initialSettings: GRPCServerConnection.initialSettings),
+                            GRPCServerConnection(
+                                eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
+                                refusesLeaderRequiringCalls: refusal),
+                        ]
+                    }
+                    let makeHTTP: () -> [any ChannelHandler] = {
+                        [
+                            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
+                            HTTPResponseEncoder(),
+                            HTTPServerPipelineHandler(),
+                            HTTPConnectionHandler(router: router, maxBodyBytes: maxMessageBytes),
+                        ]
+                    }
+                    let handlers: [any ChannelHandler]
+                    switch (grpc, http) {
+                    case (true, true): handlers = [ProtocolSniffer(makeHTTP2Handlers: makeGRPC, makeHTTP1Handlers: makeHTTP)]
+                    case (true, false): handlers = makeGRPC()
+                    case (false, _): handlers = makeHTTP()
+                    }
+                    try channel.pipeline.syncOperations.addHandlers(handlers)
+                }
+            }
+            .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port).get()
+    }
+}
+
+/// The client connections a server has open, so stopping the server closes them too.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = channels.withLock { $0.removeValue(forKey: key) }
+        }
+    }
+
+    func closeAll() {
+        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }

@@ -1,3 +1,4 @@
+import GRPCWire
 import NIOCore
 import NIOHTTP2
 
@@ -17,8 +18,8 @@ final class LeanCall {
     /// The request side is over once the queue drains (unary calls, closed streams).
     var endAfterQueue = false
     var streamID: HTTP2StreamID?
-    /// Bytes of a message still arriving across DATA frames.
-    var partial: ByteBuffer?
+    /// Messages arriving across DATA frames.
+    var reader = GRPCMessageReader()
     /// The unary response message.
     var response: ByteBuffer?
     /// Stream messages of the current socket read, not yet handed over (see ``flush()``).

@@ -1,3 +1,4 @@
+import GRPCWire
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -169,11 +170,11 @@ final class LeanClientHandler: ChannelInboundHandler {
                 call.fail(LeanRPCError(code: 14, message: "HTTP status \(status)"))
             }
         case .data(let payload):
-            guard case .byteBuffer(var bytes) = payload.data else { return }
+            guard case .byteBuffer(let bytes) = payload.data else { return }
             let flowControlled = bytes.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
             acknowledge(flowControlled, on: frame.streamID)
             guard let call = calls[frame.streamID] else { return }
-            receive(&bytes, into: call)
+            receive(bytes, into: call)
             if payload.endStream { finish(call, trailers: nil) }
         case .rstStream(let code):
             if let call = calls[frame.streamID] {
@@ -220,25 +221,14 @@ final class LeanClientHandler: ChannelInboundHandler {
 
     // MARK: Inbound helpers
 
-    /// Splits gRPC messages (5-byte prefix + body) out of DATA bytes.
-    private func receive(_ bytes: inout ByteBuffer, into call: LeanCall) {
-        if var partial = call.partial {
-            partial.writeBuffer(&bytes)
-            bytes = partial
-            call.partial = nil
-        }
-        while bytes.readableBytes >= GRPCMessageBuffer.prefixLength {
-            let start = bytes.readerIndex
-            let length = Int(bytes.getInteger(at: start + 1, as: UInt32.self)!)
-            guard bytes.readableBytes >= GRPCMessageBuffer.prefixLength + length else { break }
-            if bytes.getInteger(at: start, as: UInt8.self) != 0 {
-                call.fail(LeanRPCError(code: 12, message: "compressed messages are not supported"))
-                return
+    private func receive(_ bytes: ByteBuffer, into call: LeanCall) {
+        do {
+            try call.reader.read(bytes) { message in
+                if call.deliver(message) { unflushed.append(call) }
             }
-            bytes.moveReaderIndex(forwardBy: GRPCMessageBuffer.prefixLength)
-            if call.deliver(bytes.readSlice(length: length)!) { unflushed.append(call) }
+        } catch {
+            call.fail(LeanRPCError(code: 12, message: "compressed messages are not supported"))
         }
-        if bytes.readableBytes > 0 { call.partial = bytes }
     }
 
     private func finish(_ call: LeanCall, trailers: HPACKHeaders?) {
@@ -253,7 +243,7 @@ final class LeanClientHandler: ChannelInboundHandler {
         if status == 0 {
             call.succeed()
         } else {
-            let message = trailers.first(name: "grpc-message")?.removingPercentEncoding ?? ""
+            let message = trailers.first(name: "grpc-message").map(GRPCMessageText.decode) ?? ""
             call.fail(LeanRPCError(code: status, message: message))
         }
     }
@@ -294,24 +284,5 @@ final class LeanClientHandler: ChannelInboundHandler {
         calls.removeAll()
         for call in streamsByToken.values { call.fail(error) }
         failWaiting()
-    }
-}
-
-extension String {
-    /// `grpc-message` is percent-encoded.
-    fileprivate var removingPercentEncoding: String? {
-        guard contains("%") else { return self }
-        var bytes: [UInt8] = []
-        var iterator = utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -3,27 +3,16 @@ import EtcdServer
 import GRPCCore
 
 /// `etcdserverpb.Cluster`: membership listing and changes.
-struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
-    let server: EtcdServer
-
-    func memberList(request: Etcdserverpb_MemberListRequest, context: ServerContext) async throws -> Etcdserverpb_MemberListResponse {
-        try await rpc { () async throws(EtcdError) in try await server.memberList(linearizable: request.linearizable) }
-    }
-
-    func memberAdd(request: Etcdserverpb_MemberAddRequest, context: ServerContext) async throws -> Etcdserverpb_MemberAddResponse {
-        try await rpc { () async throws(EtcdError) in try await server.memberAdd(request) }
-    }
-
-    func memberRemove(request: Etcdserverpb_MemberRemoveRequest, context: ServerContext) async throws -> Etcdserverpb_MemberRemoveResponse {
-        try await rpc { () async throws(EtcdError) in try await server.memberRemove(request) }
-    }
-
-    func memberUpdate(request: Etcdserverpb_MemberUpdateRequest, context: ServerContext) async throws -> Etcdserverpb_MemberUpdateResponse {
-        try await rpc { () async throws(EtcdError) in try await server.memberUpdate(request) }
-    }
-
-    func memberPromote(request: Etcdserverpb_MemberPromoteRequest, context: ServerContext) async throws -> Etcdserverpb_MemberPromoteResponse {
-        try await rpc { () async throws(EtcdError) in try await server.memberPromote(request) }
+enum ClusterService {
+    static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
+        typealias Method = Etcdserverpb_Cluster.Method
+        routes.unary(Method.MemberList.descriptor) { (request: Etcdserverpb_MemberListRequest) in
+            try await server.memberList(linearizable: request.linearizable)
+        }
+        routes.unary(Method.MemberAdd.descriptor) { try await server.memberAdd($0) }
+        routes.unary(Method.MemberRemove.descriptor) { try await server.memberRemove($0) }
+        routes.unary(Method.MemberUpdate.descriptor) { try await server.memberUpdate($0) }
+        routes.unary(Method.MemberPromote.descriptor) { try await server.memberPromote($0) }
     }
 }
 

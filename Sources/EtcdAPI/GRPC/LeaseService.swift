@@ -1,35 +1,19 @@
 import EtcdProto
 import EtcdServer
-import GRPCCore
 
 /// `etcdserverpb.Lease`: grant, revoke, keep-alive, time-to-live and listing.
-struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
-    let server: EtcdServer
-
-    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseGrantResponse {
-        try await rpc { () async throws(EtcdError) in try await server.leaseGrant(request) }
-    }
-
-    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseRevokeResponse {
-        try await rpc { () async throws(EtcdError) in try await server.leaseRevoke(request) }
-    }
-
-    func leaseKeepAlive(
-        request: RPCAsyncSequence<Etcdserverpb_LeaseKeepAliveRequest, any Error>,
-        response: RPCWriter<Etcdserverpb_LeaseKeepAliveResponse>,
-        context: ServerContext
-    ) async throws {
-        for try await keepAlive in request {
-            let answer = try await rpc { () async throws(EtcdError) in try await server.leaseKeepAlive(keepAlive.id) }
-            try await response.write(answer)
+enum LeaseService {
+    static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
+        typealias Method = Etcdserverpb_Lease.Method
+        routes.unary(Method.LeaseGrant.descriptor) { try await server.leaseGrant($0) }
+        routes.unary(Method.LeaseRevoke.descriptor) { try await server.leaseRevoke($0) }
+        routes.streaming(Method.LeaseKeepAlive.descriptor) {
+            (requests: GRPCRequestStream<Etcdserverpb_LeaseKeepAliveRequest>, responses: GRPCResponseWriter<Etcdserverpb_LeaseKeepAliveResponse>) in
+            for try await keepAlive in requests {
+                try await responses.write(try await server.leaseKeepAlive(keepAlive.id))
+            }
         }
-    }
-
-    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
-        try await rpc { () async throws(EtcdError) in try await server.leaseTimeToLiveFromLeader(request) }
-    }
-
-    func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseLeasesResponse {
-        server.leaseLeases()
+        routes.unary(Method.LeaseTimeToLive.descriptor) { try await server.leaseTimeToLiveFromLeader($0) }
+        routes.unary(Method.LeaseLeases.descriptor) { (_: Etcdserverpb_LeaseLeasesRequest) in server.leaseLeases() }
     }
 }

@@ -1,22 +1,31 @@
 import EtcdProto
 import EtcdServer
-import GRPCCore
 
 /// `etcdserverpb.Maintenance`: status and hashes. Alarms are never raised (there is no
 /// space quota yet), so the alarm list is always empty.
-struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
-    let server: EtcdServer
-
-    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
-        try await rpc { () throws(EtcdError) in try server.status() }
-    }
-
-    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
-        try await rpc { () throws(EtcdError) in try server.hashKV(revision: request.revision) }
-    }
-
-    func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
-        try Self.alarm(request, server: server)
+enum MaintenanceService {
+    static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
+        typealias Method = Etcdserverpb_Maintenance.Method
+        routes.unary(Method.Status.descriptor) { (_: Etcdserverpb_StatusRequest) in try server.status() }
+        routes.unary(Method.HashKV.descriptor) { (request: Etcdserverpb_HashKVRequest) in try server.hashKV(revision: request.revision) }
+        routes.unary(Method.Alarm.descriptor) { try alarm($0, server: server) }
+        routes.unary(Method.Defragment.descriptor) { (_: Etcdserverpb_DefragmentRequest) -> Etcdserverpb_DefragmentResponse in
+            throw Unsupported.feature("defragment")
+        }
+        routes.unary(Method.Hash.descriptor) { (_: Etcdserverpb_HashRequest) -> Etcdserverpb_HashResponse in
+            throw Unsupported.feature("Hash (use HashKV)")
+        }
+        routes.serverStreaming(Method.Snapshot.descriptor) {
+            (_: Etcdserverpb_SnapshotRequest, _: GRPCResponseWriter<Etcdserverpb_SnapshotResponse>) in
+            throw Unsupported.feature("snapshot")
+        }
+        routes.unary(Method.MoveLeader.descriptor) { (request: Etcdserverpb_MoveLeaderRequest) in
+            try await server.moveLeader(to: request.targetID)
+            return Etcdserverpb_MoveLeaderResponse()
+        }
+        routes.unary(Method.Downgrade.descriptor) { (_: Etcdserverpb_DowngradeRequest) -> Etcdserverpb_DowngradeResponse in
+            throw Unsupported.feature("downgrade")
+        }
     }
 
     /// Alarms: none is ever raised yet, so GET answers an empty list.
@@ -25,28 +34,5 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         var response = Etcdserverpb_AlarmResponse()
         response.header = server.header()
         return response
-    }
-
-    func defragment(request: Etcdserverpb_DefragmentRequest, context: ServerContext) async throws -> Etcdserverpb_DefragmentResponse {
-        throw Unsupported.feature("defragment")
-    }
-
-    func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
-        throw Unsupported.feature("Hash (use HashKV)")
-    }
-
-    func snapshot(
-        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>, context: ServerContext
-    ) async throws {
-        throw Unsupported.feature("snapshot")
-    }
-
-    func moveLeader(request: Etcdserverpb_MoveLeaderRequest, context: ServerContext) async throws -> Etcdserverpb_MoveLeaderResponse {
-        try await rpc { () async throws(EtcdError) in try await server.moveLeader(to: request.targetID) }
-        return Etcdserverpb_MoveLeaderResponse()
-    }
-
-    func downgrade(request: Etcdserverpb_DowngradeRequest, context: ServerContext) async throws -> Etcdserverpb_DowngradeResponse {
-        throw Unsupported.feature("downgrade")
     }
 }

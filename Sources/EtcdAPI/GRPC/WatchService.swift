@@ -1,20 +1,23 @@
 import EtcdProto
 import EtcdServer
 import Foundation
-import GRPCCore
 import MVCC
 import Synchronization
 
 /// `etcdserverpb.Watch`: one bidirectional stream carries many watches.
-struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
-    let server: EtcdServer
+enum WatchService {
+    static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
+        routes.streaming(Etcdserverpb_Watch.Method.Watch.descriptor) {
+            (requests: GRPCRequestStream<Etcdserverpb_WatchRequest>, responses: GRPCResponseWriter<Etcdserverpb_WatchResponse>) in
+            try await watch(requests, responses, server: server)
+        }
+    }
 
-    func watch(
-        request: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>,
-        response: RPCWriter<Etcdserverpb_WatchResponse>,
-        context: ServerContext
+    static func watch(
+        _ request: GRPCRequestStream<Etcdserverpb_WatchRequest>, _ response: GRPCResponseWriter<Etcdserverpb_WatchResponse>,
+        server: EtcdServer
     ) async throws {
-        try await rpc { () throws(EtcdError) in try server.requireVoter() }
+        try server.requireVoter()
         let session = WatchSession(server: server)
         defer { session.stream.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -4,22 +4,22 @@ import SwiftProtobuf
 /// Bytes of one gRPC message in a `ByteBuffer`, with room for the 5-byte gRPC message
 /// prefix in front: SwiftProtobuf serializes straight into it and decodes straight from
 /// it, so a message costs one allocation and no copy on its way to or from the socket.
-struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
+public struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
     /// Length of the gRPC message prefix: a compression flag and a 32-bit length.
-    static let prefixLength = 5
+    public static let prefixLength = 5
 
     /// The prefix (when built for sending) followed by the message.
-    private(set) var buffer: ByteBuffer
+    public private(set) var buffer: ByteBuffer
     /// Where the message starts in `buffer`.
     private let messageStart: Int
 
     /// Wraps a received message (no prefix).
-    init(received: ByteBuffer) {
+    public init(received: ByteBuffer) {
         buffer = received
         messageStart = received.readerIndex
     }
 
-    init(repeating byte: UInt8, count: Int) {
+    public init(repeating byte: UInt8, count: Int) {
         var buffer = ByteBufferAllocator().buffer(capacity: Self.prefixLength + count)
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32(count))
@@ -28,21 +28,21 @@ struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
         messageStart = buffer.readerIndex + Self.prefixLength
     }
 
-    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+    public init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
         let bytes = Array(sequence)
         self.init(repeating: 0, count: bytes.count)
         buffer.setBytes(bytes, at: messageStart)
     }
 
-    var count: Int { buffer.writerIndex - messageStart }
+    public var count: Int { buffer.writerIndex - messageStart }
 
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try buffer.withUnsafeReadableBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[(messageStart - buffer.readerIndex)...]))
         }
     }
 
-    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         let offset = messageStart - buffer.readerIndex
         return try buffer.withUnsafeMutableReadableBytes { all in
             try body(UnsafeMutableRawBufferPointer(rebasing: all[offset...]))
@@ -50,13 +50,13 @@ struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
     }
 
     /// The message serialized with its gRPC prefix, ready to send.
-    static func framed(_ message: some SwiftProtobuf.Message) throws -> ByteBuffer {
+    public static func framed(_ message: some SwiftProtobuf.Message) throws -> ByteBuffer {
         let bytes: GRPCMessageBuffer = try message.serializedBytes()
         return bytes.buffer
     }
 
     /// Decodes a received message body.
-    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from body: ByteBuffer) throws -> M {
+    public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from body: ByteBuffer) throws -> M {
         try M(serializedBytes: GRPCMessageBuffer(received: body))
     }
 }

@@ -1,0 +1,74 @@
+import GRPCCore
+import GRPCWire
+import NIOCore
+import SwiftProtobuf
+
+/// The methods a gRPC server answers, by the `:path` of the request
+/// (`/package.Service/Method`), each bound to the closure that serves it.
+struct GRPCRoutes: Sendable {
+    /// How one method is served.
+    enum Handler: Sendable {
+        /// One request message in, one response message (framed, ready to send) out.
+        case unary(@Sendable (ByteBuffer) async throws -> ByteBuffer)
+        /// Request and response messages as streams, in either direction.
+        case streaming(@Sendable (GRPCServerStream) async throws -> Void)
+    }
+
+    private(set) var handlers: [String: Handler] = [:]
+    private(set) var services: Set<Substring> = []
+
+    /// Serves `method` with a request/response function.
+    mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, _ body: @escaping @Sendable (Request) async throws -> Response
+    ) {
+        add(method, .unary { bytes in
+            let request: Request
+            do {
+                request = try GRPCMessageBuffer.decode(Request.self, from: bytes)
+            } catch {
+                throw GRPCStatus.undecodableRequest(error)
+            }
+            return try GRPCMessageBuffer.framed(try await body(request))
+        })
+    }
+
+    /// Serves `method` with a function of the request stream and the response writer
+    /// (client, server or bidirectional streaming alike).
+    mutating func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor,
+        _ body: @escaping @Sendable (GRPCRequestStream<Request>, GRPCResponseWriter<Response>) async throws -> Void
+    ) {
+        add(method, .streaming { stream in
+            try await body(GRPCRequestStream(stream), GRPCResponseWriter(stream))
+        })
+    }
+
+    /// Serves a server-streaming `method`: one request, then any number of responses.
+    mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor,
+        _ body: @escaping @Sendable (Request, GRPCResponseWriter<Response>) async throws -> Void
+    ) {
+        streaming(method) { (requests: GRPCRequestStream<Request>, writer: GRPCResponseWriter<Response>) in
+            var iterator = requests.makeAsyncIterator()
+            guard let request = try await iterator.next() else { throw GRPCStatus.missingRequest }
+            try await body(request, writer)
+        }
+    }
+
+    private mutating func add(_ method: MethodDescriptor, _ handler: Handler) {
+        let path = "/" + method.fullyQualifiedMethod
+        precondition(handlers[path] == nil, "\(path) is served twice")
+        handlers[path] = handler
+        services.insert(Substring(method.service.fullyQualifiedService))
+    }
+
+    /// The handler for a request's `:path`, or the status grpc-go answers when there is none.
+    func handler(for path: String) -> Result<Handler, GRPCStatus> {
+        if let handler = handlers[path] { return .success(handler) }
+        let name = path.first == "/" ? path.dropFirst() : Substring(path)
+        guard let slash = name.lastIndex(of: "/") else { return .failure(.malformedPath(path)) }
+        let service = name[..<slash]
+        let method = name[name.index(after: slash)...]
+        return .failure(services.contains(service) ? .unknownMethod(method, service: service) : .unknownService(service))
+    }
+}

@@ -1,0 +1,329 @@
+import GRPCWire
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// A gRPC server on raw HTTP/2 frames: it sits after `NIOHTTP2Handler` (framing, HPACK,
+/// the protocol state machine) and keeps a table of calls by stream id. There are no
+/// stream channels and no per-call pipelines: a unary call is one task that runs its
+/// handler, and its answer goes out as HEADERS, DATA and trailers in one flush per
+/// event-loop tick. Streaming calls get their request messages through an async stream and
+/// write responses back through the event loop.
+///
+/// It manages inbound flow control itself (large windows, credit returned as data arrives)
+/// and answers every failure it detects before a handler runs as grpc-go would.
+final class GRPCServerConnection: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// Stream window advertised in SETTINGS; credit returned when half is used.
+    static let streamWindow = 1 << 24
+    /// Connection window granted after the preface; credit returned when half is used.
+    static let connectionWindow = 1 << 30
+
+    /// The SETTINGS the server side of the connection starts with.
+    static var initialSettings: HTTP2Settings {
+        [
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+        ]
+    }
+
+    /// One call in flight. Event-loop confined, like the handler.
+    private final class Call {
+        let handler: GRPCRoutes.Handler
+        var reader: GRPCMessageReader
+        /// The unary request, once it has arrived.
+        var request: ByteBuffer?
+        var requestCount = 0
+        /// Feeds a streaming handler its request messages.
+        var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var task: Task<Void, Never>?
+        var headersSent = false
+        /// The client has half-closed (END_STREAM seen).
+        var clientDone = false
+        /// Flow-controlled bytes received since the last stream WINDOW_UPDATE.
+        var unacknowledged = 0
+
+        init(handler: GRPCRoutes.Handler, maxMessageBytes: Int) {
+            self.handler = handler
+            reader = GRPCMessageReader(maxMessageBytes: maxMessageBytes)
+        }
+    }
+
+    private let eventLoop: any EventLoop
+    private let routes: GRPCRoutes
+    private let maxMessageBytes: Int
+    /// Whether calls that ask for a leader (etcd's `hasleader` metadata) are refused now.
+    private let refusesLeaderRequiringCalls: @Sendable () -> GRPCStatus?
+    private var calls: [HTTP2StreamID: Call] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    private var connectionWindowWidened = false
+    private var connectionUnacknowledged = 0
+
+    private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+
+    init(
+        eventLoop: any EventLoop, routes: GRPCRoutes, maxMessageBytes: Int,
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?
+    ) {
+        self.eventLoop = eventLoop
+        self.routes = routes
+        self.maxMessageBytes = maxMessageBytes
+        self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelAll()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelAll()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        switch frame.payload {
+        case .headers(let payload):
+            if let call = calls[id] {
+                // Trailers from the client: nothing in them matters but the end of the stream.
+                if payload.endStream { clientFinished(call, id: id) }
+            } else {
+                open(id, headers: payload.headers, endStream: payload.endStream)
+            }
+        case .data(let payload):
+            guard case .byteBuffer(let bytes) = payload.data else { return }
+            acknowledge(bytes.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0), on: id)
+            guard let call = calls[id] else { return }
+            receive(bytes, for: call, id: id)
+            if payload.endStream, calls[id] === call { clientFinished(call, id: id) }
+        case .rstStream:
+            cancel(id)
+        case .settings(.settings):
+            widenConnectionWindow()
+        default:
+            break
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent { cancel(closed.streamID) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream error has already reset its stream (a StreamClosedEvent follows); anything
+        // else breaks the connection.
+        if error is NIOHTTP2Errors.StreamError { return }
+        cancelAll()
+        context.close(promise: nil)
+    }
+
+    // MARK: Calls
+
+    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool) {
+        if let contentType = headers.first(name: "content-type"), !contentType.hasPrefix("application/grpc") {
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true))))
+            return
+        }
+        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+            answer(id, .unsupportedEncoding(encoding))
+            return
+        }
+        let handler: GRPCRoutes.Handler
+        switch routes.handler(for: headers.first(name: ":path") ?? "") {
+        case .success(let found): handler = found
+        case .failure(let status):
+            answer(id, status)
+            return
+        }
+        if headers[canonicalForm: "hasleader"].contains("true"), let refusal = refusesLeaderRequiringCalls() {
+            answer(id, refusal)
+            return
+        }
+        let call = Call(handler: handler, maxMessageBytes: maxMessageBytes)
+        calls[id] = call
+        if case .streaming(let body) = handler { start(body, for: call, id: id) }
+        if endStream { clientFinished(call, id: id) }
+    }
+
+    private func receive(_ bytes: ByteBuffer, for call: Call, id: HTTP2StreamID) {
+        do {
+            try call.reader.read(bytes) { message in
+                switch call.handler {
+                case .unary:
+                    call.requestCount += 1
+                    if call.requestCount == 1 { call.request = message }
+                case .streaming:
+                    call.requests?.yield(message)
+                }
+            }
+        } catch {
+            switch error {
+            case .compressed: finish(id, .compressedWithoutEncoding)
+            case .tooLarge(let length, let limit): finish(id, .messageTooLarge(length, limit: limit))
+            }
+        }
+    }
+
+    private func clientFinished(_ call: Call, id: HTTP2StreamID) {
+        call.clientDone = true
+        switch call.handler {
+        case .unary(let body):
+            guard call.requestCount <= 1 else { return finish(id, .tooManyRequests) }
+            guard let request = call.request, !call.reader.hasPartialMessage else { return finish(id, .missingRequest) }
+            call.request = nil
+            run(body, request: request, for: call, id: id)
+        case .streaming:
+            call.requests?.finish()
+        }
+    }
+
+    private func run(_ body: @escaping @Sendable (ByteBuffer) async throws -> ByteBuffer, request: ByteBuffer, for call: Call, id: HTTP2StreamID) {
+        let loop = eventLoop
+        let connection = NIOLoopBound(self, eventLoop: loop)
+        call.task = Task {
+            let result: Result<ByteBuffer, GRPCStatus>
+            do {
+                result = .success(try await body(request))
+            } catch {
+                result = .failure(GRPCStatus(error))
+            }
+            loop.execute { connection.value.respond(id, result) }
+        }
+    }
+
+    private func start(_ body: @escaping @Sendable (GRPCServerStream) async throws -> Void, for call: Call, id: HTTP2StreamID) {
+        let loop = eventLoop
+        let connection = NIOLoopBound(self, eventLoop: loop)
+        let (requests, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
+        call.requests = continuation
+        let stream = GRPCServerStream(requests: requests) { framed in
+            loop.flatSubmit { connection.value.send(framed, on: id) }
+        }
+        call.task = Task {
+            let status: GRPCStatus
+            do {
+                try await body(stream)
+                status = .ok
+            } catch {
+                status = GRPCStatus(error)
+            }
+            loop.execute { connection.value.finish(id, status) }
+        }
+    }
+
+    // MARK: Responses
+
+    private func respond(_ id: HTTP2StreamID, _ result: Result<ByteBuffer, GRPCStatus>) {
+        switch result {
+        case .success(let framed):
+            guard let call = calls[id] else { return }
+            sendHeadersIfNeeded(call, id: id)
+            write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))))
+            finish(id, .ok)
+        case .failure(let status):
+            finish(id, status)
+        }
+    }
+
+    private func send(_ framed: ByteBuffer, on id: HTTP2StreamID) -> EventLoopFuture<Void> {
+        guard let context, let call = calls[id] else { return eventLoop.makeFailedFuture(CancellationError()) }
+        sendHeadersIfNeeded(call, id: id)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed))))), promise: promise)
+        scheduleFlush()
+        return promise.futureResult
+    }
+
+    private func sendHeadersIfNeeded(_ call: Call, id: HTTP2StreamID) {
+        guard !call.headersSent else { return }
+        call.headersSent = true
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.responseHeaders))))
+    }
+
+    /// Ends call `id` with `status`: trailers (or a trailers-only response), and a reset if
+    /// the client is still sending, so it stops.
+    private func finish(_ id: HTTP2StreamID, _ status: GRPCStatus) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.requests?.finish(throwing: CancellationError())
+        call.task?.cancel()
+        writeStatus(id, status, headersSent: call.headersSent)
+        if !call.clientDone {
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
+        }
+    }
+
+    /// Refuses a stream before any handler runs.
+    private func answer(_ id: HTTP2StreamID, _ status: GRPCStatus) {
+        writeStatus(id, status, headersSent: false)
+    }
+
+    private func writeStatus(_ id: HTTP2StreamID, _ status: GRPCStatus, headersSent: Bool) {
+        var trailers = headersSent ? HPACKHeaders() : Self.responseHeaders
+        for (name, value) in status.trailers { trailers.add(name: name, value: value) }
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true))))
+    }
+
+    private func write(_ frame: HTTP2Frame) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush()
+    }
+
+    /// One flush per event-loop tick for everything written in it.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    // MARK: Cancellation and flow control
+
+    /// Forgets call `id` without answering: the client reset it or the stream is gone.
+    private func cancel(_ id: HTTP2StreamID) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.requests?.finish(throwing: CancellationError())
+        call.task?.cancel()
+    }
+
+    private func cancelAll() {
+        for id in Array(calls.keys) { cancel(id) }
+    }
+
+    private func widenConnectionWindow() {
+        guard !connectionWindowWidened else { return }
+        connectionWindowWidened = true
+        write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - 65535)))
+    }
+
+    /// Returns flow-control credit as data arrives: requests are small and handled at once,
+    /// so the windows only need to be wide, not to push back.
+    private func acknowledge(_ bytes: Int, on id: HTTP2StreamID) {
+        guard bytes > 0 else { return }
+        connectionUnacknowledged += bytes
+        if connectionUnacknowledged >= Self.connectionWindow / 2 {
+            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacknowledged)))
+            connectionUnacknowledged = 0
+        }
+        guard let call = calls[id], !call.clientDone else { return }
+        call.unacknowledged += bytes
+        if call.unacknowledged >= Self.streamWindow / 2 {
+            write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledged)))
+            call.unacknowledged = 0
+        }
+    }
+}
