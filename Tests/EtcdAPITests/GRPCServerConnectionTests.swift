@@ -17,6 +17,7 @@ import Testing
 @Suite struct GRPCServerConnectionTests {
     static let put = Etcdserverpb_KV.Method.Put.descriptor
     static let watch = Etcdserverpb_Watch.Method.Watch.descriptor
+    static let range = Etcdserverpb_KV.Method.Range.descriptor
 
     /// A put that answers with the key's length as the revision; an empty key fails like etcd.
     static func routes() -> GRPCRoutes {
@@ -27,6 +28,20 @@ import Testing
             var response = Etcdserverpb_PutResponse()
             response.header.revision = Int64(request.key.count)
             return response
+        }
+        // Answers through a completion: at once on the event loop for a serializable range,
+        // from another thread otherwise; a negative limit fails like etcd's validation.
+        routes.unary(range) { (request: Etcdserverpb_RangeRequest, loop, respond: @escaping @Sendable (Result<Etcdserverpb_RangeResponse, EtcdError>) -> Void) in
+            #expect(loop.inEventLoop)
+            var response = Etcdserverpb_RangeResponse()
+            response.count = Int64(request.key.count)
+            if request.limit < 0 { return respond(.failure(EtcdError(.invalidArgument, "negative limit"))) }
+            let answer = response
+            if request.serializable {
+                respond(.success(answer))
+            } else {
+                Thread.detachNewThread { respond(.success(answer)) }
+            }
         }
         // Echoes each watch request's key back as a progress response's watch id, then ends.
         routes.streaming(watch) {
@@ -124,6 +139,28 @@ import Testing
         #expect(try Self.message(Etcdserverpb_PutResponse.self, in: frames[1])?.header.revision == 3)
         let trailers = try #require(Self.headerFields(frames[2]))
         #expect(trailers.fields == ["grpc-status": "0"] && trailers.endStream)
+        try await harness.finish()
+    }
+
+    @Test func completingMethodsAnswerFromTheLoopOrAnyThread() async throws {
+        let harness = try await Harness()
+        for (stream, serializable, limit) in [(1, true, 0), (3, false, 0), (5, true, -1)] {
+            var request = Etcdserverpb_RangeRequest()
+            request.key = Data("key\(stream)".utf8)
+            request.serializable = serializable
+            request.limit = Int64(limit)
+            try await harness.headers(stream, path: "/etcdserverpb.KV/Range")
+            try await harness.data(stream, try Self.framed(request), endStream: true)
+        }
+        let frames = try await harness.frames(7)
+        for stream in [1, 3] {
+            let mine = frames.filter { $0.streamID == HTTP2StreamID(stream) }
+            try #require(mine.count == 3)
+            #expect(try Self.message(Etcdserverpb_RangeResponse.self, in: mine[1])?.count == 4)
+            #expect(Self.headerFields(mine[2])?.fields == ["grpc-status": "0"])
+        }
+        let failed = frames.first { $0.streamID == HTTP2StreamID(5) }.flatMap(Self.headerFields)
+        #expect(failed?.fields["grpc-status"] == "3" && failed?.fields["grpc-message"] == "negative limit")
         try await harness.finish()
     }
 

@@ -8,8 +8,14 @@ import SwiftProtobuf
 struct GRPCRoutes: Sendable {
     /// How one method is served.
     enum Handler: Sendable {
-        /// One request message in, one response message (framed, ready to send) out.
+        /// One request message in, one response message (framed, ready to send) out; run in
+        /// a task of its own, cancelled if the client resets the call.
         case unary(@Sendable (ByteBuffer) async throws -> ByteBuffer)
+        /// A unary method that reports through a completion instead of a task: it is handed
+        /// the request on the connection's event loop (also where it may run reads) and calls
+        /// the completion once, from any thread.
+        case unaryCompleting(
+            @Sendable (ByteBuffer, any EventLoop, @escaping @Sendable (Result<ByteBuffer, GRPCStatus>) -> Void) -> Void)
         /// Request and response messages as streams, in either direction.
         case streaming(@Sendable (GRPCServerStream) async throws -> Void)
     }
@@ -29,6 +35,34 @@ struct GRPCRoutes: Sendable {
                 throw GRPCStatus.undecodableRequest(error)
             }
             return try GRPCMessageBuffer.framed(try await body(request))
+        })
+    }
+
+    /// Serves `method` with a function that answers through `completion` (see
+    /// `Handler.unaryCompleting`): no task per call.
+    mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Failure: Error>(
+        _ method: MethodDescriptor,
+        completing body: @escaping @Sendable (Request, any EventLoop, @escaping @Sendable (Result<Response, Failure>) -> Void) -> Void
+    ) {
+        add(method, .unaryCompleting { bytes, loop, respond in
+            let request: Request
+            do {
+                request = try GRPCMessageBuffer.decode(Request.self, from: bytes)
+            } catch {
+                return respond(.failure(.undecodableRequest(error)))
+            }
+            body(request, loop) { result in
+                switch result {
+                case .success(let response):
+                    do {
+                        respond(.success(try GRPCMessageBuffer.framed(response)))
+                    } catch {
+                        respond(.failure(GRPCStatus(error)))
+                    }
+                case .failure(let error):
+                    respond(.failure(GRPCStatus(error)))
+                }
+            }
         })
     }
 

@@ -161,7 +161,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
         do {
             try call.reader.read(bytes) { message in
                 switch call.handler {
-                case .unary:
+                case .unary, .unaryCompleting:
                     call.requestCount += 1
                     if call.requestCount == 1 { call.request = message }
                 case .streaming:
@@ -180,13 +180,36 @@ final class GRPCServerConnection: ChannelInboundHandler {
         call.clientDone = true
         switch call.handler {
         case .unary(let body):
-            guard call.requestCount <= 1 else { return finish(id, .tooManyRequests) }
-            guard let request = call.request, !call.reader.hasPartialMessage else { return finish(id, .missingRequest) }
-            call.request = nil
+            guard let request = takeRequest(of: call, id: id) else { return }
             run(body, request: request, for: call, id: id)
+        case .unaryCompleting(let body):
+            guard let request = takeRequest(of: call, id: id) else { return }
+            let loop = eventLoop
+            let connection = NIOLoopBound(self, eventLoop: loop)
+            body(request, loop) { result in
+                if loop.inEventLoop {
+                    connection.value.respond(id, result)
+                } else {
+                    loop.execute { connection.value.respond(id, result) }
+                }
+            }
         case .streaming:
             call.requests?.finish()
         }
+    }
+
+    /// The one request message of a unary call, or nil after answering the call's failure.
+    private func takeRequest(of call: Call, id: HTTP2StreamID) -> ByteBuffer? {
+        guard call.requestCount <= 1 else {
+            finish(id, .tooManyRequests)
+            return nil
+        }
+        guard let request = call.request, !call.reader.hasPartialMessage else {
+            finish(id, .missingRequest)
+            return nil
+        }
+        call.request = nil
+        return request
     }
 
     private func run(_ body: @escaping @Sendable (ByteBuffer) async throws -> ByteBuffer, request: ByteBuffer, for call: Call, id: HTTP2StreamID) {

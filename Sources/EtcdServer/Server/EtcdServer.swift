@@ -176,49 +176,112 @@ public final class EtcdServer: Sendable {
     }
 
     // MARK: KV
+    //
+    // Each request comes in two forms: `async`, and with a completion for callers that
+    // avoid a task per request (the gRPC server). Completions of writes run on the thread
+    // that applied them; reads run wherever the caller's `scheduleRead` puts them, once a
+    // linearizable read may proceed (serializable reads run at once, on the caller's thread).
+
+    /// Where a read runs: the function is handed the read and runs it, now or later.
+    public typealias ReadScheduler = @Sendable (@escaping @Sendable () -> Void) -> Void
 
     public func range(_ request: Etcdserverpb_RangeRequest) async throws(EtcdError) -> Etcdserverpb_RangeResponse {
-        if !request.serializable { try requireVoter() }
-        try RequestValidation.check(request)
+        try await completion { range(request, scheduleRead: { $0() }, completion: $0) }
+    }
+
+    public func range(
+        _ request: Etcdserverpb_RangeRequest, scheduleRead: @escaping ReadScheduler,
+        completion: @escaping @Sendable (Result<Etcdserverpb_RangeResponse, EtcdError>) -> Void
+    ) {
+        do {
+            if !request.serializable { try requireVoter() }
+            try RequestValidation.check(request)
+        } catch {
+            return completion(.failure(error))
+        }
         metrics.ranges.increment()
-        if !request.serializable { try await linearizableReadBarrier() }
-        var response = try read { view throws(EtcdError) in try kv.range(request, in: view) }
-        fill(&response.header)
-        return response
+        read(linearizable: !request.serializable, scheduleRead: scheduleRead, completion: completion) { [self] view throws(EtcdError) in
+            var response = try kv.range(request, in: view)
+            fill(&response.header)
+            return response
+        }
     }
 
     public func put(_ request: Etcdserverpb_PutRequest) async throws(EtcdError) -> Etcdserverpb_PutResponse {
-        try requireVoter()
-        try RequestValidation.check(request)
+        try await completion { put(request, completion: $0) }
+    }
+
+    public func put(_ request: Etcdserverpb_PutRequest, completion: @escaping @Sendable (Result<Etcdserverpb_PutResponse, EtcdError>) -> Void) {
+        do {
+            try requireVoter()
+            try RequestValidation.check(request)
+        } catch {
+            return completion(.failure(error))
+        }
         metrics.puts.increment()
-        guard case .put(var response) = try await propose(.put(request)) else { throw unexpectedResult() }
-        fill(&response.header)
-        return response
+        propose(.put(request)) { [self] result in
+            completion(result.flatMap { applied in
+                guard case .put(var response) = applied else { return .failure(unexpectedResult()) }
+                fill(&response.header)
+                return .success(response)
+            })
+        }
     }
 
     public func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest) async throws(EtcdError) -> Etcdserverpb_DeleteRangeResponse {
-        try requireVoter()
-        try RequestValidation.check(request)
+        try await completion { deleteRange(request, completion: $0) }
+    }
+
+    public func deleteRange(
+        _ request: Etcdserverpb_DeleteRangeRequest, completion: @escaping @Sendable (Result<Etcdserverpb_DeleteRangeResponse, EtcdError>) -> Void
+    ) {
+        do {
+            try requireVoter()
+            try RequestValidation.check(request)
+        } catch {
+            return completion(.failure(error))
+        }
         metrics.deletes.increment()
-        guard case .deleteRange(var response) = try await propose(.deleteRange(request)) else { throw unexpectedResult() }
-        fill(&response.header)
-        return response
+        propose(.deleteRange(request)) { [self] result in
+            completion(result.flatMap { applied in
+                guard case .deleteRange(var response) = applied else { return .failure(unexpectedResult()) }
+                fill(&response.header)
+                return .success(response)
+            })
+        }
     }
 
     public func txn(_ request: Etcdserverpb_TxnRequest) async throws(EtcdError) -> Etcdserverpb_TxnResponse {
-        try requireVoter()
-        try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
-        metrics.txns.increment()
-        var response: Etcdserverpb_TxnResponse
-        if KVApplier.isReadOnly(request) {
-            if !KVApplier.isSerializable(request) { try await linearizableReadBarrier() }
-            response = try read { view throws(EtcdError) in try kv.txn(request, view: view, writer: nil) }
-        } else {
-            guard case .txn(let applied) = try await propose(.txn(request)) else { throw unexpectedResult() }
-            response = applied
+        try await completion { txn(request, scheduleRead: { $0() }, completion: $0) }
+    }
+
+    public func txn(
+        _ request: Etcdserverpb_TxnRequest, scheduleRead: @escaping ReadScheduler,
+        completion: @escaping @Sendable (Result<Etcdserverpb_TxnResponse, EtcdError>) -> Void
+    ) {
+        do {
+            try requireVoter()
+            try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
+        } catch {
+            return completion(.failure(error))
         }
-        fill(&response.header)
-        return response
+        metrics.txns.increment()
+        if KVApplier.isReadOnly(request) {
+            read(linearizable: !KVApplier.isSerializable(request), scheduleRead: scheduleRead, completion: completion) {
+                [self] view throws(EtcdError) in
+                var response = try kv.txn(request, view: view, writer: nil)
+                fill(&response.header)
+                return response
+            }
+            return
+        }
+        propose(.txn(request)) { [self] result in
+            completion(result.flatMap { applied in
+                guard case .txn(var response) = applied else { return .failure(unexpectedResult()) }
+                fill(&response.header)
+                return .success(response)
+            })
+        }
     }
 
     public func compact(_ request: Etcdserverpb_CompactionRequest) async throws(EtcdError) -> Etcdserverpb_CompactionResponse {
@@ -237,13 +300,45 @@ public final class EtcdServer: Sendable {
         }
     }
 
+    /// Runs a read — after a ReadIndex barrier if `linearizable` — where `scheduleRead` says,
+    /// and hands its result to `completion`.
+    private func read<T: Sendable>(
+        linearizable: Bool, scheduleRead: @escaping ReadScheduler,
+        completion: @escaping @Sendable (Result<T, EtcdError>) -> Void,
+        _ body: @escaping @Sendable (ReadView) throws(EtcdError) -> T
+    ) {
+        let run: @Sendable () -> Void = { [self] in
+            completion(Result { () throws(EtcdError) in try read(body) })
+        }
+        guard linearizable else { return run() }
+        linearizableReadBarrier { error in
+            if let error { completion(.failure(error)) } else { scheduleRead(run) }
+        }
+    }
+
+    /// Waits for an operation that reports through a completion.
+    private func completion<T: Sendable>(
+        _ start: (@escaping @Sendable (Result<T, EtcdError>) -> Void) -> Void
+    ) async throws(EtcdError) -> T {
+        try await withCheckedContinuation { continuation in start { continuation.resume(returning: $0) } }.get()
+    }
+
     /// Returns once this member has applied everything the cluster had committed when the
     /// call began (a ReadIndex round, shared with every read waiting at the same time).
     func linearizableReadBarrier() async throws(EtcdError) {
-        if stopped.load(ordering: .relaxed) { throw .stopped }
+        let error = await withCheckedContinuation { continuation in
+            linearizableReadBarrier { continuation.resume(returning: $0) }
+        }
+        if let error { throw error }
+    }
+
+    /// `linearizableReadBarrier`, reporting to `ready` (nil: the read may run) on the Raft
+    /// loop's thread or the caller's.
+    func linearizableReadBarrier(_ ready: @escaping @Sendable (EtcdError?) -> Void) {
+        if stopped.load(ordering: .relaxed) { return ready(.stopped) }
         let request = ReadRequest(deadline: .now + requestTimeout)
-        guard raft.inbox.add(.read(request)) else { throw .stopped }
-        try await request.wait()
+        guard raft.inbox.add(.read(request)) else { return ready(.stopped) }
+        request.onFinish(ready)
     }
 
     /// Proposes a request nobody waits for (the server's own housekeeping).
@@ -256,33 +351,37 @@ public final class EtcdServer: Sendable {
 
     /// Appends a request to the log and waits for the result of applying it.
     func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request) async throws(EtcdError) -> ApplyResult {
+        try await completion { propose(request, completion: $0) }
+    }
+
+    /// Appends a request to the log; `completion` gets the result of applying it (or the
+    /// request timeout).
+    func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request, completion: @escaping ApplyCompletion) {
         var proposal = Swetcdpb_InternalRequest()
         proposal.header.id = requestIDs.next()
         proposal.request = request
         let data: [UInt8]
-        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { data = try proposal.serializedBytes() } catch { return completion(.failure(EtcdError(.internal, "etcdserver: \(error)"))) }
         if data.count > config.maxRequestBytes {
             metrics.proposalsFailed.increment()
-            throw .requestTooLarge
+            return completion(.failure(.requestTooLarge))
         }
-        return try await wait(for: proposal.header.id) { raft.inbox.add(.proposal(id: proposal.header.id, data: data)) }
+        wait(for: proposal.header.id, completion: completion) { raft.inbox.add(.proposal(id: proposal.header.id, data: data)) }
     }
 
     /// Registers a waiter for request `id`, runs `submit`, and waits for the outcome (or the
     /// request timeout).
     func wait(for id: UInt64, submit: () -> Bool) async throws(EtcdError) -> ApplyResult {
+        try await completion { wait(for: id, completion: $0, submit: submit) }
+    }
+
+    private func wait(for id: UInt64, completion: @escaping ApplyCompletion, submit: () -> Bool) {
         if stopped.load(ordering: .relaxed) {
             metrics.proposalsFailed.increment()
-            throw .stopped
+            return completion(.failure(.stopped))
         }
-        do {
-            return try await withCheckedThrowingContinuation { continuation in
-                waits.register(id, deadline: .now + requestTimeout, continuation)
-                if !submit() { waits.trigger(id, .failure(.stopped)) }
-            }
-        } catch {
-            throw EtcdError.wrapping(error)
-        }
+        waits.register(id, deadline: .now + requestTimeout, completion)
+        if !submit() { waits.trigger(id, .failure(.stopped)) }
     }
 
     func unexpectedResult() -> EtcdError {

@@ -6,7 +6,7 @@ import Synchronization
 final class ReadRequest: Sendable {
     private enum State {
         case pending
-        case waiting(CheckedContinuation<Void, any Error>)
+        case waiting(@Sendable (EtcdError?) -> Void)
         case done(EtcdError?)
     }
 
@@ -17,46 +17,46 @@ final class ReadRequest: Sendable {
         self.deadline = deadline
     }
 
+    /// Calls `completion` once the read may run (`nil`) or has failed, on the thread that
+    /// finishes the request (or at once if it already is).
+    func onFinish(_ completion: @escaping @Sendable (EtcdError?) -> Void) {
+        let outcome: EtcdError?? = state.withLock { state in
+            switch state {
+            case .pending:
+                state = .waiting(completion)
+                return .none
+            case .done(let error):
+                return .some(error)
+            case .waiting:
+                preconditionFailure("a read request is waited for once")
+            }
+        }
+        if let outcome { completion(outcome) }
+    }
+
     /// Waits until the read may run.
     func wait() async throws(EtcdError) {
-        do {
-            try await withCheckedThrowingContinuation { continuation in
-                let outcome: EtcdError?? = state.withLock { state in
-                    switch state {
-                    case .pending:
-                        state = .waiting(continuation)
-                        return .none
-                    case .done(let error):
-                        return .some(error)
-                    case .waiting:
-                        preconditionFailure("a read request is waited for once")
-                    }
-                }
-                if let outcome {
-                    if let error = outcome { continuation.resume(throwing: error) } else { continuation.resume() }
-                }
-            }
-        } catch {
-            throw EtcdError.wrapping(error)
+        let error = await withCheckedContinuation { continuation in
+            onFinish { continuation.resume(returning: $0) }
         }
+        if let error { throw error }
     }
 
     /// Finishes the read (later calls do nothing).
     func finish(_ error: EtcdError? = nil) {
-        let waiting: CheckedContinuation<Void, any Error>? = state.withLock { state in
+        let waiting: (@Sendable (EtcdError?) -> Void)? = state.withLock { state in
             switch state {
             case .pending:
                 state = .done(error)
                 return nil
-            case .waiting(let continuation):
+            case .waiting(let completion):
                 state = .done(error)
-                return continuation
+                return completion
             case .done:
                 return nil
             }
         }
-        guard let waiting else { return }
-        if let error { waiting.resume(throwing: error) } else { waiting.resume() }
+        waiting?(error)
     }
 
     var isDone: Bool {

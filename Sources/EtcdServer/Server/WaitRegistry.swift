@@ -14,27 +14,30 @@ public enum ApplyResult: Sendable {
     case none
 }
 
+/// Receives the outcome of applying a proposal, on the thread that applied it.
+typealias ApplyCompletion = @Sendable (Result<ApplyResult, EtcdError>) -> Void
+
 /// Clients waiting for their proposal to be applied, by request ID (etcd's `wait`).
 final class WaitRegistry: Sendable {
     private struct Waiter {
-        var continuation: CheckedContinuation<ApplyResult, any Error>
+        var completion: ApplyCompletion
         var deadline: ContinuousClock.Instant
     }
 
     private let waiters = Mutex<[UInt64: Waiter]>([:])
 
-    func register(_ id: UInt64, deadline: ContinuousClock.Instant, _ continuation: CheckedContinuation<ApplyResult, any Error>) {
-        waiters.withLock { $0[id] = Waiter(continuation: continuation, deadline: deadline) }
+    func register(_ id: UInt64, deadline: ContinuousClock.Instant, _ completion: @escaping ApplyCompletion) {
+        waiters.withLock { $0[id] = Waiter(completion: completion, deadline: deadline) }
     }
 
     /// Fails every waiter whose deadline passed with `error`.
     func expire(_ error: EtcdError) {
         let now = ContinuousClock.now
-        let expired = waiters.withLock { waiters -> [CheckedContinuation<ApplyResult, any Error>] in
+        let expired = waiters.withLock { waiters -> [ApplyCompletion] in
             let ids = waiters.filter { $0.value.deadline <= now }.map(\.key)
-            return ids.compactMap { waiters.removeValue(forKey: $0)?.continuation }
+            return ids.compactMap { waiters.removeValue(forKey: $0)?.completion }
         }
-        for continuation in expired { continuation.resume(throwing: error) }
+        for completion in expired { completion(.failure(error)) }
     }
 
     /// Number of clients waiting.
@@ -43,15 +46,15 @@ final class WaitRegistry: Sendable {
     /// Hands the result to the waiter of `id`, if one is (still) waiting.
     func trigger(_ id: UInt64, _ result: Result<ApplyResult, EtcdError>) {
         guard let waiter = waiters.withLock({ $0.removeValue(forKey: id) }) else { return }
-        waiter.continuation.resume(with: result.mapError { $0 as any Error })
+        waiter.completion(result)
     }
 
     /// Fails every waiter (the server is stopping).
     func failAll(_ error: EtcdError) {
         let all = waiters.withLock { waiters in
             defer { waiters.removeAll() }
-            return waiters.values.map(\.continuation)
+            return waiters.values.map(\.completion)
         }
-        for continuation in all { continuation.resume(throwing: error) }
+        for completion in all { completion(.failure(error)) }
     }
 }
