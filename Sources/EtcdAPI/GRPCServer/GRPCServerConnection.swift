@@ -231,9 +231,17 @@ final class GRPCServerConnection: ChannelInboundHandler {
         let connection = NIOLoopBound(self, eventLoop: loop)
         let (requests, continuation) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
         call.requests = continuation
-        let stream = GRPCServerStream(requests: requests) { framed in
-            loop.flatSubmit { connection.value.send(framed, on: id) }
-        }
+        let unwritten = UnwrittenCount()
+        let stream = GRPCServerStream(
+            requests: requests,
+            send: { framed in
+                loop.flatSubmit {
+                    let written = connection.value.send(framed, on: id)
+                    written.whenComplete { _ in unwritten.decrement() }
+                    return written
+                }
+            },
+            unwritten: unwritten)
         call.task = Task {
             let status: GRPCStatus
             do {

@@ -1,15 +1,34 @@
 import GRPCWire
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 
 /// A streaming call as its handler sees it: the request messages as they arrive and a way
 /// to send responses. The connection owns the HTTP/2 stream; this only passes messages.
 struct GRPCServerStream: Sendable {
+    /// Responses handed to the connection but not yet written to the socket, beyond which
+    /// a writer waits (a client that stops reading stops its writer, not the server).
+    static let maxUnwrittenResponses = 128
+
     /// Request messages (without their gRPC prefix); finishes when the client half-closes,
     /// throws when the call is cancelled or the connection goes away.
     let requests: AsyncThrowingStream<ByteBuffer, any Error>
-    /// Sends one framed response message; the future completes once it is on its way.
+    /// Sends one framed response message; the future completes once it is written.
     let send: @Sendable (ByteBuffer) -> EventLoopFuture<Void>
+    /// Responses sent and not yet written; the connection counts them down.
+    let unwritten: UnwrittenCount
+}
+
+/// Responses of one call on their way to the socket.
+final class UnwrittenCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    var value: Int { count.load(ordering: .acquiring) }
+
+    /// Counts one more; returns the new count.
+    func increment() -> Int { count.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue }
+
+    func decrement() { count.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
 }
 
 /// The request messages of a streaming call, decoded.
@@ -39,16 +58,23 @@ struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendabl
     }
 }
 
-/// Sends the response messages of a streaming call; each `write` returns once the message
-/// has been handed to the connection (which is the call's back-pressure).
+/// Sends the response messages of a streaming call. A `write` returns at once while few
+/// responses wait for the socket, and waits for them to be written otherwise (the call's
+/// back-pressure, which HTTP/2 flow control feeds: a stream out of window writes nothing).
 struct GRPCResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
-    private let send: @Sendable (ByteBuffer) -> EventLoopFuture<Void>
+    private let stream: GRPCServerStream
 
     init(_ stream: GRPCServerStream) {
-        send = stream.send
+        self.stream = stream
     }
 
     func write(_ message: Response) async throws {
-        try await send(GRPCMessageBuffer.framed(message)).get()
+        let framed = try GRPCMessageBuffer.framed(message)
+        if stream.unwritten.increment() > GRPCServerStream.maxUnwrittenResponses {
+            try await stream.send(framed).get()
+        } else {
+            // Failures surface through cancellation: a call that is gone cancels its handler.
+            _ = stream.send(framed)
+        }
     }
 }
