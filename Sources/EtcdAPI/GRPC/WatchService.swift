@@ -27,7 +27,7 @@ enum WatchService {
                 for try await message in request { session.handle(message) }
                 try await Task.sleep(for: .seconds(Int64.max / 2))
             }
-            group.addTask { try await session.send { try await response.write($0) } }
+            group.addTask { try await session.send { try await response.write(contentsOf: $0) } }
             group.addTask { try await session.notifyProgressPeriodically() }
             try await group.next()
             group.cancelAll()
@@ -96,15 +96,13 @@ final class WatchSession: Sendable {
         }
     }
 
-    /// Hands everything the stream delivers to `write` until the stream closes or the task
-    /// is cancelled.
-    func send(_ write: (Etcdserverpb_WatchResponse) async throws -> Void) async throws {
-        while let output = await withTaskCancellationHandler(
-            operation: { await stream.next() }, onCancel: { stream.close() })
+    /// Hands everything the stream delivers to `write`, as many responses at a time as are
+    /// ready, until the stream closes or the task is cancelled.
+    func send(_ write: ([Etcdserverpb_WatchResponse]) async throws -> Void) async throws {
+        while let outputs = await withTaskCancellationHandler(
+            operation: { await stream.nextBatch() }, onCancel: { stream.close() })
         {
-            for message in responses(for: output) {
-                try await write(message)
-            }
+            try await write(outputs.flatMap(responses(for:)))
         }
     }
 

@@ -13,8 +13,8 @@ struct GRPCServerStream: Sendable {
     /// Request messages (without their gRPC prefix); finishes when the client half-closes,
     /// throws when the call is cancelled or the connection goes away.
     let requests: AsyncThrowingStream<ByteBuffer, any Error>
-    /// Sends one framed response message; the future completes once it is written.
-    let send: @Sendable (ByteBuffer) -> EventLoopFuture<Void>
+    /// Sends framed response messages, in order; the future completes once all are written.
+    let send: @Sendable ([ByteBuffer]) -> EventLoopFuture<Void>
     /// Responses sent and not yet written; the connection counts them down.
     let unwritten: UnwrittenCount
 }
@@ -25,10 +25,10 @@ final class UnwrittenCount: Sendable {
 
     var value: Int { count.load(ordering: .acquiring) }
 
-    /// Counts one more; returns the new count.
-    func increment() -> Int { count.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue }
+    /// Counts `n` more; returns the new count.
+    func add(_ n: Int) -> Int { count.wrappingAdd(n, ordering: .acquiringAndReleasing).newValue }
 
-    func decrement() { count.wrappingSubtract(1, ordering: .acquiringAndReleasing) }
+    func subtract(_ n: Int) { count.wrappingSubtract(n, ordering: .acquiringAndReleasing) }
 }
 
 /// The request messages of a streaming call, decoded.
@@ -69,8 +69,14 @@ struct GRPCResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
     }
 
     func write(_ message: Response) async throws {
-        let framed = try GRPCMessageBuffer.framed(message)
-        if stream.unwritten.increment() > GRPCServerStream.maxUnwrittenResponses {
+        try await write(contentsOf: [message])
+    }
+
+    /// Sends `messages` in order, in one hand-over to the connection.
+    func write(contentsOf messages: [Response]) async throws {
+        guard !messages.isEmpty else { return }
+        let framed = try messages.map { try GRPCMessageBuffer.framed($0) }
+        if stream.unwritten.add(framed.count) > GRPCServerStream.maxUnwrittenResponses {
             try await stream.send(framed).get()
         } else {
             // Failures surface through cancellation: a call that is gone cancels its handler.

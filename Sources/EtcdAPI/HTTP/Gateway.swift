@@ -135,7 +135,9 @@ struct Gateway: Sendable {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await session.send { try await writer.write(GatewayJSON.result($0)) }
+                try await session.send { responses in
+                    for response in responses { try await writer.write(GatewayJSON.result(response)) }
+                }
             }
             group.addTask { try await session.notifyProgressPeriodically() }
             try await group.next()

@@ -36,7 +36,7 @@ public final class WatchStream: Sendable {
     private let state = Mutex(State())
 
     /// A stream on `store`; at most `capacity` event responses wait for the client.
-    public init(store: WatchableStore, capacity: Int = 128) {
+    public init(store: WatchableStore, capacity: Int = 1024) {
         self.store = store
         self.capacity = capacity
     }
@@ -125,6 +125,20 @@ public final class WatchStream: Sendable {
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Everything queued (at least one output, waiting for it), so a sender can pass many
+    /// responses on at once; nil once the stream is closed and drained.
+    public func nextBatch() async -> [Output]? {
+        guard let first = await next() else { return nil }
+        return state.withLock { state in
+            var batch = [first]
+            while let output = state.queue.popFirst() {
+                if case .events = output { state.queuedEvents -= 1 }
+                batch.append(output)
+            }
+            return batch
         }
     }
 
