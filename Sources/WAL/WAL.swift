@@ -47,6 +47,11 @@ public final class WAL {
     private var highestIndex: UInt64
     /// Bytes were written since the last fdatasync.
     private var unsynced = false
+    /// The tail segment holds written zeros (not just preallocated blocks) up to here.
+    private var zeroedThrough: Int
+
+    /// How far ahead of the data zeros are written, in one go.
+    private static let zeroChunk = 1 << 20
 
     enum Status {
         case open
@@ -67,6 +72,7 @@ public final class WAL {
         self.tailFD = tailFD
         self.writeOffset = writeOffset
         self.bodyStart = writeOffset
+        self.zeroedThrough = writeOffset
         self.hardState = hardState
         self.highestIndex = highestIndex
     }
@@ -279,6 +285,22 @@ public final class WAL {
         writeOffset += encoder.count
         encoder.reset()
         unsynced = true
+        try zeroAhead()
+    }
+
+    /// Keeps written zeros ahead of the data. Preallocated blocks are "unwritten" to the file
+    /// system, so the first fdatasync of data landing in them also commits the extent change
+    /// to its journal; with zeros written (and synced along with the data, a megabyte at a
+    /// time) later syncs flush data only — about half the time of each on this machine's disk.
+    /// Only bytes past the data are written, and zeros are what a reader expects there.
+    private func zeroAhead() throws {
+        guard zeroedThrough < segmentSize, writeOffset + Self.zeroChunk / 4 > zeroedThrough else { return }
+        let start = max(zeroedThrough, writeOffset)
+        // A record larger than a segment may have taken the data past the preallocated end.
+        guard start < segmentSize else { return }
+        let end = min(segmentSize, start + Self.zeroChunk)
+        try FileIO.writeZeros(tailFD, start..<end, path: currentSegmentPath)
+        zeroedThrough = end
     }
 
     /// Before encoding a record of `frame` bytes: cuts a new segment if it would not fit in
@@ -310,6 +332,7 @@ public final class WAL {
         tailFD = fd
         writeOffset = encoder.count
         bodyStart = writeOffset
+        zeroedThrough = writeOffset
         encoder.reset()
     }
 }
