@@ -299,6 +299,29 @@ import Testing
         try await harness.finish()
     }
 
+    @Test func connectionWindowFollowsHTTP2sCountIncludingDroppedData() async throws {
+        let harness = try await Harness()
+        try await harness.channel.writeInbound(HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([]))))
+        let widened = try await harness.frames(1)
+        guard case .windowUpdate(let first) = widened.first?.payload else {
+            Issue.record("expected the connection window to be widened, got \(widened)")
+            return
+        }
+        #expect(first == GRPCServerConnection.connectionWindow - 65535)
+        // DATA for a stream NIOHTTP2 already closed never reaches the handler; only the
+        // window event tells it the credit is gone.
+        let remaining = GRPCServerConnection.connectionWindow / 2 - 1
+        harness.channel.pipeline.fireUserInboundEventTriggered(
+            NIOHTTP2WindowUpdatedEvent(streamID: .rootStream, inboundWindowSize: remaining, outboundWindowSize: nil))
+        let topUp = try await harness.frames(1)
+        guard case .windowUpdate(let increment) = topUp.first?.payload, topUp.first?.streamID == .rootStream else {
+            Issue.record("expected a connection WINDOW_UPDATE, got \(topUp)")
+            return
+        }
+        #expect(increment == GRPCServerConnection.connectionWindow - remaining)
+        try await harness.finish()
+    }
+
     @Test func grpcMessageTextRoundTrips() {
         for text in ["plain text", "100%", "naïve – ünïcode ✓", "line\nbreak", ""] {
             #expect(GRPCMessageText.decode(GRPCMessageText.encode(text)) == text)

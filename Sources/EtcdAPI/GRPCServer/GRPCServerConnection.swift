@@ -18,7 +18,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
 
     /// Stream window advertised in SETTINGS; credit returned when half is used.
     static let streamWindow = 1 << 24
-    /// Connection window granted after the preface; credit returned when half is used.
+    /// Connection window granted after the client's SETTINGS; topped up when half is used.
     static let connectionWindow = 1 << 30
 
     /// The SETTINGS the server side of the connection starts with.
@@ -60,7 +60,6 @@ final class GRPCServerConnection: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var connectionWindowWidened = false
-    private var connectionUnacknowledged = 0
 
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
@@ -118,6 +117,11 @@ final class GRPCServerConnection: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent { cancel(closed.streamID) }
+        if let update = event as? NIOHTTP2WindowUpdatedEvent, update.streamID == .rootStream,
+            let inbound = update.inboundWindowSize
+        {
+            replenishConnectionWindow(from: inbound)
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -352,16 +356,17 @@ final class GRPCServerConnection: ChannelInboundHandler {
         write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - 65535)))
     }
 
-    /// Returns flow-control credit as data arrives: requests are small and handled at once,
-    /// so the windows only need to be wide, not to push back.
+    /// Tops the connection window up once half is used. It follows NIOHTTP2's own count,
+    /// which includes DATA it drops without passing on (frames for streams already reset).
+    private func replenishConnectionWindow(from inbound: Int) {
+        guard connectionWindowWidened, inbound < Self.connectionWindow / 2 else { return }
+        write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - inbound)))
+    }
+
+    /// Returns a stream's flow-control credit as its data arrives: requests are small and
+    /// handled at once, so the windows only need to be wide, not to push back.
     private func acknowledge(_ bytes: Int, on id: HTTP2StreamID) {
-        guard bytes > 0 else { return }
-        connectionUnacknowledged += bytes
-        if connectionUnacknowledged >= Self.connectionWindow / 2 {
-            write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: connectionUnacknowledged)))
-            connectionUnacknowledged = 0
-        }
-        guard let call = calls[id], !call.clientDone else { return }
+        guard bytes > 0, let call = calls[id], !call.clientDone else { return }
         call.unacknowledged += bytes
         if call.unacknowledged >= Self.streamWindow / 2 {
             write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: call.unacknowledged)))
