@@ -60,7 +60,10 @@ let package = Package(
         .target(
             name: "Transport",
             dependencies: [
-                "EtcdProto", "Raft",
+                "EtcdProto", "Raft", "GRPCWire", "LeanGRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -90,11 +93,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The client API: a gRPC server on swift-nio-http2, the services, the HTTP endpoints.
+        // A small gRPC server and client on raw swift-nio-http2 frames: no stream channels,
+        // no task per call. Serves the client port and the peer port; drives swetcd-bench.
+        .target(
+            name: "LeanGRPC",
+            dependencies: [
+                "GRPCWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client API: the services on LeanGRPC's server, the HTTP endpoints.
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto", "GRPCWire",
+                "EtcdServer", "EtcdProto", "GRPCWire", "LeanGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
@@ -132,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "EtcdAPITests",
             dependencies: [
-                "EtcdAPI", "EtcdProto", "EtcdServer", "GRPCWire",
+                "EtcdAPI", "EtcdProto", "EtcdServer", "GRPCWire", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"), .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -216,7 +234,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "EtcdClient", "EtcdProto", "GRPCWire", "MVCC", "Storage",
+                "EtcdClient", "EtcdProto", "GRPCWire", "LeanGRPC", "MVCC", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -1,4 +1,5 @@
 import GRPCWire
+import LeanGRPC
 import class EtcdClient.HTTP2ChatterFilter
 import EtcdProto
 import Foundation
@@ -24,7 +25,7 @@ public final class BenchConnection: Sendable {
         self.endpoint = endpoint
         switch transport {
         case .lean:
-            backend = .lean(try await LeanConnection.connect(to: endpoint))
+            backend = .lean(try await LeanConnection.connect(host: endpoint.host, port: endpoint.port))
         case .grpcSwift:
             var config = HTTP2ClientTransport.Posix.Config.defaults
             config.connection.maxIdleTime = nil

@@ -1,10 +1,10 @@
 import EtcdServer
+import LeanGRPC
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
-import Synchronization
 
 /// Serves a member's client API — gRPC and the HTTP endpoints — on every
 /// `--listen-client-urls` address until cancelled.
@@ -96,13 +96,8 @@ public struct ClientServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     connections.add(channel)
                     let makeGRPC: () -> [any ChannelHandler] = {
-                        [
-                            NIOHTTP2Handler(
-                                mode: .server, initialSettings: GRPCServerConnection.initialSettings),
-                            GRPCServerConnection(
-                                eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                                refusesLeaderRequiringCalls: refusal),
-                        ]
+                        GRPCServerConnection.handlers(
+                            on: channel, routes: routes, maxMessageBytes: maxMessageBytes, refusesLeaderRequiringCalls: refusal)
                     }
                     let makeHTTP: () -> [any ChannelHandler] = {
                         [
@@ -122,22 +117,5 @@ public struct ClientServer: Sendable {
                 }
             }
             .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port).get()
-    }
-}
-
-/// The client connections a server has open, so stopping the server closes them too.
-final class OpenConnections: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    func add(_ channel: any Channel) {
-        let key = ObjectIdentifier(channel)
-        channels.withLock { $0[key] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
-            _ = channels.withLock { $0.removeValue(forKey: key) }
-        }
-    }
-
-    func closeAll() {
-        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 }

@@ -8,9 +8,11 @@ import NIOEmbedded
 import NIOHPACK
 import NIOHTTP2
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 @testable import EtcdAPI
+@testable import LeanGRPC
 
 /// The gRPC server's frame handling, driven frame by frame: what a client sends, what the
 /// server answers, in grpc-go's words where it fails before a handler runs.
@@ -18,6 +20,9 @@ import Testing
     static let put = Etcdserverpb_KV.Method.Put.descriptor
     static let watch = Etcdserverpb_Watch.Method.Watch.descriptor
     static let range = Etcdserverpb_KV.Method.Range.descriptor
+    static let raft = Swetcdpb_Peer.Method.Raft.descriptor
+    /// The `to` of every Raft batch the on-loop method took, in arrival order.
+    static let raftBatches = Mutex<[UInt64]>([])
 
     /// A put that answers with the key's length as the revision; an empty key fails like etcd.
     static func routes() -> GRPCRoutes {
@@ -51,6 +56,11 @@ import Testing
                 response.watchID = Int64(request.createRequest.key.count)
                 try await responses.write(response)
             }
+        }
+        // Takes Raft batches on the event loop; a batch from member 0 refuses the call.
+        try! routes.clientStreamingOnLoop(raft, response: Swetcdpb_PeerAck()) { (batch: Swetcdpb_RaftBatch) in
+            if batch.header.from == 0 { throw EtcdError(.permissionDenied, "no member 0") }
+            raftBatches.withLock { $0.append(batch.header.to) }
         }
         return routes
     }
@@ -284,6 +294,50 @@ import Testing
         try await harness.data(1, ByteBuffer(), endStream: true)
         let end = try await harness.frames(1)
         #expect(end.first.flatMap(Self.headerFields)?.fields == ["grpc-status": "0"])
+        try await harness.finish()
+    }
+
+    static func raftBatch(from: UInt64, to: UInt64) throws -> ByteBuffer {
+        var batch = Swetcdpb_RaftBatch()
+        batch.header.from = from
+        batch.header.to = to
+        return try framed(batch)
+    }
+
+    @Test func onLoopClientStreamTakesMessagesInOrderAndAnswersAtTheEnd() async throws {
+        let harness = try await Harness()
+        try await harness.headers(1, path: "/swetcdpb.Peer/Raft")
+        // Two messages in one frame, a third split across two.
+        var two = try Self.raftBatch(from: 1, to: 101)
+        two.writeImmutableBuffer(try Self.raftBatch(from: 1, to: 102))
+        try await harness.data(1, two)
+        var third = try Self.raftBatch(from: 1, to: 103)
+        try await harness.data(1, third.readSlice(length: 4)!)
+        #expect(Self.raftBatches.withLock { $0 } == [101, 102], "each message handed on as it completes, nothing answered yet")
+        try await harness.data(1, third)
+        try await harness.data(1, ByteBuffer(), endStream: true)
+        let frames = try await harness.frames(3)
+        try #require(frames.count == 3)
+        #expect(Self.raftBatches.withLock { $0 } == [101, 102, 103])
+        #expect(Self.headerFields(frames[0])?.fields[":status"] == "200")
+        #expect(try Self.message(Swetcdpb_PeerAck.self, in: frames[1]) != nil)
+        #expect(Self.headerFields(frames[2])?.fields == ["grpc-status": "0"])
+
+        // A message the method refuses ends the call with its status and resets the stream,
+        // so the sender stops; what follows on that stream is not handed on.
+        try await harness.headers(3, path: "/swetcdpb.Peer/Raft")
+        var refused = try Self.raftBatch(from: 0, to: 201)
+        refused.writeImmutableBuffer(try Self.raftBatch(from: 1, to: 202))
+        try await harness.data(3, refused)
+        let refusal = try await harness.frames(2)
+        try #require(refusal.count == 2)
+        let trailers = try #require(Self.headerFields(refusal[0]))
+        #expect(trailers.endStream && trailers.fields["grpc-status"] == "7" && trailers.fields["grpc-message"] == "no member 0")
+        guard case .rstStream = refusal[1].payload else {
+            Issue.record("expected RST_STREAM after the refusal, got \(refusal[1])")
+            return
+        }
+        #expect(Self.raftBatches.withLock { $0 } == [101, 102, 103])
         try await harness.finish()
     }
 

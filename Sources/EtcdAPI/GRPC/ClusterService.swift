@@ -1,6 +1,7 @@
 import EtcdProto
 import EtcdServer
 import GRPCCore
+import LeanGRPC
 
 /// `etcdserverpb.Cluster`: membership listing and changes.
 enum ClusterService {

@@ -1,5 +1,6 @@
 import EtcdProto
 import EtcdServer
+import LeanGRPC
 
 /// `etcdserverpb.KV`: ranges, puts, deletes, transactions and compaction.
 enum KVService {

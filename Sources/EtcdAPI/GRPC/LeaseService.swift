@@ -1,5 +1,6 @@
 import EtcdProto
 import EtcdServer
+import LeanGRPC
 
 /// `etcdserverpb.Lease`: grant, revoke, keep-alive, time-to-live and listing.
 enum LeaseService {

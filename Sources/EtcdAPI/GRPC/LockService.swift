@@ -1,5 +1,6 @@
 import EtcdProto
 import EtcdServer
+import LeanGRPC
 
 /// `v3lockpb.Lock`: distributed locks held by a lease.
 enum LockService {

@@ -1,5 +1,6 @@
 import EtcdProto
 import EtcdServer
+import LeanGRPC
 
 /// `etcdserverpb.Maintenance`: status and hashes. Alarms are never raised (there is no
 /// space quota yet), so the alarm list is always empty.

@@ -1,6 +1,7 @@
 import EtcdProto
 import EtcdServer
 import Foundation
+import LeanGRPC
 import MVCC
 import Synchronization
 

@@ -46,7 +46,7 @@ final class LeanClientHandler: ChannelInboundHandler {
     /// Starts a unary call; `continuation` gets the response message.
     func startUnary(path: String, request: ByteBuffer, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
         let call = LeanCall(kind: .unary(continuation), path: path)
-        call.queued = [request]
+        call.queued = [(request, nil)]
         call.endAfterQueue = true
         start(call)
     }
@@ -60,10 +60,19 @@ final class LeanClientHandler: ChannelInboundHandler {
         start(call)
     }
 
-    /// Sends `message` on stream `token`, or ends its request side (`message == nil`).
-    func send(token: Int, message: ByteBuffer?) {
-        guard let call = streamsByToken[token], !call.finished, !call.endAfterQueue else { return }
-        if let message { call.queued.append(message) } else { call.endAfterQueue = true }
+    /// Sends `message` on stream `token`, or ends its request side (`message == nil`);
+    /// `written` completes once the message is on the socket, or fails with the stream.
+    func send(token: Int, message: ByteBuffer?, written: EventLoopPromise<Void>? = nil) {
+        guard let call = streamsByToken[token], !call.finished, !call.endAfterQueue else {
+            written?.fail(failure ?? LeanRPCError.unavailable("stream \(token) is closed"))
+            return
+        }
+        if let message {
+            call.queued.append((message, written))
+        } else {
+            call.endAfterQueue = true
+            written?.succeed()
+        }
         if call.streamID != nil { writeQueued(call) }
     }
 
@@ -108,10 +117,10 @@ final class LeanClientHandler: ChannelInboundHandler {
         guard let context, let id = call.streamID else { return }
         let messages = call.queued
         call.queued.removeAll()
-        for (index, message) in messages.enumerated() {
+        for (index, (message, written)) in messages.enumerated() {
             let last = index == messages.count - 1
             let data = HTTP2Frame.FramePayload.Data(data: .byteBuffer(message), endStream: last && call.endAfterQueue)
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(data))), promise: nil)
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(data))), promise: written)
         }
         if messages.isEmpty && call.endAfterQueue {
             let empty = HTTP2Frame.FramePayload.Data(data: .byteBuffer(ByteBuffer()), endStream: true)

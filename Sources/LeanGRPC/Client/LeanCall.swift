@@ -13,8 +13,9 @@ final class LeanCall {
 
     let kind: Kind
     let path: String
-    /// Outbound messages waiting for the stream to open (and, for unary, the request).
-    var queued: [ByteBuffer] = []
+    /// Outbound messages waiting for the stream to open (and, for unary, the request), each
+    /// with the promise its sender waits on, if any.
+    var queued: [(message: ByteBuffer, written: EventLoopPromise<Void>?)] = []
     /// The request side is over once the queue drains (unary calls, closed streams).
     var endAfterQueue = false
     var streamID: HTTP2StreamID?
@@ -51,6 +52,8 @@ final class LeanCall {
     }
 
     func fail(_ error: any Error) {
+        for (_, written) in queued { written?.fail(error) }
+        queued.removeAll()
         guard !finished else { return }
         finished = true
         switch kind {

@@ -6,8 +6,8 @@ import SwiftProtobuf
 import Synchronization
 
 /// A plaintext HTTP/2 connection speaking gRPC through ``LeanClientHandler``.
-final class LeanConnection: Sendable {
-    let channel: any Channel
+public final class LeanConnection: Sendable {
+    public let channel: any Channel
     private let handler: NIOLoopBound<LeanClientHandler>
     private let nextToken = Atomic<Int>(0)
 
@@ -16,10 +16,10 @@ final class LeanConnection: Sendable {
         self.handler = handler
     }
 
-    /// Connects to `endpoint` on one of the singleton event loops.
-    static func connect(to endpoint: Endpoint) async throws -> LeanConnection {
+    /// Connects to `host:port` on one of the singleton event loops.
+    public static func connect(host: String, port: Int) async throws -> LeanConnection {
         let group = MultiThreadedEventLoopGroup.singleton
-        let authority = endpoint.description
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -43,7 +43,7 @@ final class LeanConnection: Sendable {
                     try sync.addHandler(LeanClientHandler(authority: authority))
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port)
+            .connect(host: host, port: port)
             .get()
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LeanClientHandler.self), eventLoop: channel.eventLoop)
@@ -64,7 +64,7 @@ final class LeanConnection: Sendable {
     }
 
     /// One unary call.
-    func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ path: String, _ request: Request, as: Response.Type
     ) async throws -> Response {
         let framed = try GRPCMessageBuffer.framed(request)
@@ -75,25 +75,26 @@ final class LeanConnection: Sendable {
     }
 
     /// Opens a bidirectional stream; its response messages arrive on `responses`, in batches.
-    func openStream(_ path: String) -> (token: Int, responses: AsyncThrowingStream<[ByteBuffer], any Error>) {
+    public func openStream(_ path: String) -> (token: Int, responses: AsyncThrowingStream<[ByteBuffer], any Error>) {
         let token = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
         let (responses, continuation) = AsyncThrowingStream<[ByteBuffer], any Error>.makeStream()
         onLoop { $0.startStream(token: token, path: path, continuation: continuation) }
         return (token, responses)
     }
 
-    /// Sends a framed message on stream `token` (nil ends the request side).
-    func send(token: Int, framed: ByteBuffer?) {
-        onLoop { $0.send(token: token, message: framed) }
+    /// Sends a framed message on stream `token` (nil ends the request side); `written`, if
+    /// given, completes once the message is on the socket.
+    public func send(token: Int, framed: ByteBuffer?, written: EventLoopPromise<Void>? = nil) {
+        onLoop { $0.send(token: token, message: framed, written: written) }
     }
 
     /// Cancels stream `token`.
-    func cancel(token: Int) {
+    public func cancel(token: Int) {
         onLoop { $0.cancel(token: token) }
     }
 
     /// Closes the connection.
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 }

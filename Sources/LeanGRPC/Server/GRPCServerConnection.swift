@@ -12,9 +12,9 @@ import NIOHTTP2
 ///
 /// It manages inbound flow control itself (large windows, credit returned as data arrives)
 /// and answers every failure it detects before a handler runs as grpc-go would.
-final class GRPCServerConnection: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame
-    typealias OutboundOut = HTTP2Frame
+public final class GRPCServerConnection: ChannelInboundHandler {
+    public typealias InboundIn = HTTP2Frame
+    public typealias OutboundOut = HTTP2Frame
 
     /// Stream window advertised in SETTINGS; credit returned when half is used.
     static let streamWindow = 1 << 24
@@ -22,7 +22,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
     static let connectionWindow = 1 << 30
 
     /// The SETTINGS the server side of the connection starts with.
-    static var initialSettings: HTTP2Settings {
+    public static var initialSettings: HTTP2Settings {
         [
             HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
@@ -63,7 +63,9 @@ final class GRPCServerConnection: ChannelInboundHandler {
 
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
-    init(
+    /// `refusesLeaderRequiringCalls` is asked for every call that carries etcd's
+    /// `hasleader: true` metadata; a status it returns refuses the call.
+    public init(
         eventLoop: any EventLoop, routes: GRPCRoutes, maxMessageBytes: Int,
         refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?
     ) {
@@ -73,23 +75,36 @@ final class GRPCServerConnection: ChannelInboundHandler {
         self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
     }
 
+    /// The handlers that serve gRPC on a new connection: HTTP/2 framing, then the server.
+    public static func handlers(
+        on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil }
+    ) -> [any ChannelHandler] {
+        [
+            NIOHTTP2Handler(mode: .server, initialSettings: initialSettings),
+            GRPCServerConnection(
+                eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
+                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls),
+        ]
+    }
+
     // MARK: Channel events
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         cancelAll()
         self.context = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         cancelAll()
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         let id = frame.streamID
         switch frame.payload {
@@ -115,7 +130,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent { cancel(closed.streamID) }
         if let update = event as? NIOHTTP2WindowUpdatedEvent, update.streamID == .rootStream,
             let inbound = update.inboundWindowSize
@@ -125,7 +140,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A stream error has already reset its stream (a StreamClosedEvent follows); anything
         // else breaks the connection.
         if error is NIOHTTP2Errors.StreamError { return }
@@ -162,6 +177,7 @@ final class GRPCServerConnection: ChannelInboundHandler {
     }
 
     private func receive(_ bytes: ByteBuffer, for call: Call, id: HTTP2StreamID) {
+        var refusal: GRPCStatus?
         do {
             try call.reader.read(bytes) { message in
                 switch call.handler {
@@ -170,8 +186,16 @@ final class GRPCServerConnection: ChannelInboundHandler {
                     if call.requestCount == 1 { call.request = message }
                 case .streaming:
                     call.requests?.yield(message)
+                case .clientStreamingOnLoop(let handle, _):
+                    guard refusal == nil else { return }
+                    do {
+                        try handle(message)
+                    } catch {
+                        refusal = GRPCStatus(error)
+                    }
                 }
             }
+            if let refusal { finish(id, refusal) }
         } catch {
             switch error {
             case .compressed: finish(id, .compressedWithoutEncoding)
@@ -199,6 +223,9 @@ final class GRPCServerConnection: ChannelInboundHandler {
             }
         case .streaming:
             call.requests?.finish()
+        case .clientStreamingOnLoop(_, let response):
+            guard !call.reader.hasPartialMessage else { return finish(id, .missingRequest) }
+            respond(id, .success(response))
         }
     }
 

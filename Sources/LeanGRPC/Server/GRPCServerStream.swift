@@ -5,7 +5,7 @@ import Synchronization
 
 /// A streaming call as its handler sees it: the request messages as they arrive and a way
 /// to send responses. The connection owns the HTTP/2 stream; this only passes messages.
-struct GRPCServerStream: Sendable {
+public struct GRPCServerStream: Sendable {
     /// Responses handed to the connection but not yet written to the socket, beyond which
     /// a writer waits (a client that stops reading stops its writer, not the server).
     static let maxUnwrittenResponses = 128
@@ -32,18 +32,18 @@ final class UnwrittenCount: Sendable {
 }
 
 /// The request messages of a streaming call, decoded.
-struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendable {
-    typealias Element = Request
+public struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Request
     private let messages: AsyncThrowingStream<ByteBuffer, any Error>
 
     init(_ stream: GRPCServerStream) {
         messages = stream.requests
     }
 
-    struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol {
         var messages: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
 
-        mutating func next() async throws -> Request? {
+        public mutating func next() async throws -> Request? {
             guard let bytes = try await messages.next() else { return nil }
             do {
                 return try GRPCMessageBuffer.decode(Request.self, from: bytes)
@@ -53,7 +53,7 @@ struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendabl
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator {
+    public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(messages: messages.makeAsyncIterator())
     }
 }
@@ -61,19 +61,19 @@ struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendabl
 /// Sends the response messages of a streaming call. A `write` returns at once while few
 /// responses wait for the socket, and waits for them to be written otherwise (the call's
 /// back-pressure, which HTTP/2 flow control feeds: a stream out of window writes nothing).
-struct GRPCResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
+public struct GRPCResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
     private let stream: GRPCServerStream
 
     init(_ stream: GRPCServerStream) {
         self.stream = stream
     }
 
-    func write(_ message: Response) async throws {
+    public func write(_ message: Response) async throws {
         try await write(contentsOf: [message])
     }
 
     /// Sends `messages` in order, in one hand-over to the connection.
-    func write(contentsOf messages: [Response]) async throws {
+    public func write(contentsOf messages: [Response]) async throws {
         guard !messages.isEmpty else { return }
         let framed = try messages.map { try GRPCMessageBuffer.framed($0) }
         if stream.unwritten.add(framed.count) > GRPCServerStream.maxUnwrittenResponses {

@@ -5,9 +5,9 @@ import SwiftProtobuf
 
 /// The methods a gRPC server answers, by the `:path` of the request
 /// (`/package.Service/Method`), each bound to the closure that serves it.
-struct GRPCRoutes: Sendable {
+public struct GRPCRoutes: Sendable {
     /// How one method is served.
-    enum Handler: Sendable {
+    public enum Handler: Sendable {
         /// One request message in, one response message (framed, ready to send) out; run in
         /// a task of its own, cancelled if the client resets the call.
         case unary(@Sendable (ByteBuffer) async throws -> ByteBuffer)
@@ -18,13 +18,20 @@ struct GRPCRoutes: Sendable {
             @Sendable (ByteBuffer, any EventLoop, @escaping @Sendable (Result<ByteBuffer, GRPCStatus>) -> Void) -> Void)
         /// Request and response messages as streams, in either direction.
         case streaming(@Sendable (GRPCServerStream) async throws -> Void)
+        /// A client-streaming method consumed on the connection's event loop: each request
+        /// message is handed to `receive` as it arrives (no task, no async sequence), and the
+        /// call ends with the framed `response` once the client half-closes, or with the
+        /// status `receive` throws. For streams of small messages that only need handing on.
+        case clientStreamingOnLoop(receive: @Sendable (ByteBuffer) throws -> Void, response: ByteBuffer)
     }
 
     private(set) var handlers: [String: Handler] = [:]
     private(set) var services: Set<Substring> = []
 
+    public init() {}
+
     /// Serves `method` with a request/response function.
-    mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor, _ body: @escaping @Sendable (Request) async throws -> Response
     ) {
         add(method, .unary { bytes in
@@ -40,7 +47,7 @@ struct GRPCRoutes: Sendable {
 
     /// Serves `method` with a function that answers through `completion` (see
     /// `Handler.unaryCompleting`): no task per call.
-    mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Failure: Error>(
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Failure: Error>(
         _ method: MethodDescriptor,
         completing body: @escaping @Sendable (Request, any EventLoop, @escaping @Sendable (Result<Response, Failure>) -> Void) -> Void
     ) {
@@ -68,7 +75,7 @@ struct GRPCRoutes: Sendable {
 
     /// Serves `method` with a function of the request stream and the response writer
     /// (client, server or bidirectional streaming alike).
-    mutating func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    public mutating func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (GRPCRequestStream<Request>, GRPCResponseWriter<Response>) async throws -> Void
     ) {
@@ -78,7 +85,7 @@ struct GRPCRoutes: Sendable {
     }
 
     /// Serves a server-streaming `method`: one request, then any number of responses.
-    mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+    public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (Request, GRPCResponseWriter<Response>) async throws -> Void
     ) {
@@ -89,6 +96,25 @@ struct GRPCRoutes: Sendable {
         }
     }
 
+    /// Serves a client-streaming `method` on the event loop (see
+    /// `Handler.clientStreamingOnLoop`): `receive` gets each request decoded, `response`
+    /// answers the call when the client is done.
+    public mutating func clientStreamingOnLoop<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, response: Response, _ receive: @escaping @Sendable (Request) throws -> Void
+    ) throws {
+        add(method, .clientStreamingOnLoop(
+            receive: { bytes in
+                let request: Request
+                do {
+                    request = try GRPCMessageBuffer.decode(Request.self, from: bytes)
+                } catch {
+                    throw GRPCStatus.undecodableRequest(error)
+                }
+                try receive(request)
+            },
+            response: try GRPCMessageBuffer.framed(response)))
+    }
+
     private mutating func add(_ method: MethodDescriptor, _ handler: Handler) {
         let path = "/" + method.fullyQualifiedMethod
         precondition(handlers[path] == nil, "\(path) is served twice")
@@ -97,7 +123,7 @@ struct GRPCRoutes: Sendable {
     }
 
     /// The handler for a request's `:path`, or the status grpc-go answers when there is none.
-    func handler(for path: String) -> Result<Handler, GRPCStatus> {
+    public func handler(for path: String) -> Result<Handler, GRPCStatus> {
         if let handler = handlers[path] { return .success(handler) }
         let name = path.first == "/" ? path.dropFirst() : Substring(path)
         guard let slash = name.lastIndex(of: "/") else { return .failure(.malformedPath(path)) }

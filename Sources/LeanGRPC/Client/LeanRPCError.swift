@@ -8,5 +8,5 @@ public struct LeanRPCError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "grpc-status \(code): \(message)" }
 
-    static func unavailable(_ message: String) -> LeanRPCError { LeanRPCError(code: 14, message: message) }
+    public static func unavailable(_ message: String) -> LeanRPCError { LeanRPCError(code: 14, message: message) }
 }
