@@ -2,54 +2,111 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import GRPCWire
+import LeanGRPC
 import Logging
+import NIOCore
 import Raft
 import Synchronization
 
-/// The outgoing side of the link to one peer: a gRPC client on the peer's URL, one long-lived
-/// stream of Raft message batches, reconnection with back-off, and separate calls for
-/// snapshots and forwarded requests (so heartbeats never queue behind a snapshot).
+/// The outgoing side of the link to one peer. Raft messages go on one long-lived stream
+/// over LeanGRPC's client (no task or async sequence per batch: the Raft thread encodes a
+/// batch and hands it to the connection's event loop), reconnected with back-off; snapshots
+/// and forwarded requests use a grpc-swift client of their own, so heartbeats never queue
+/// behind a snapshot.
 final class PeerConnection: Sendable {
     let remoteID: UInt64
     private let localID: UInt64
     private let clusterID: @Sendable () -> UInt64
     private let handler: any PeerHandler
     private let logger: Logger
-    private let queue = MessageQueue()
     private struct Link {
         var urls: [String]
         var client: GRPCClient<HTTP2ClientTransport.Posix>?
         var running: Task<Void, Never>?
     }
     private let link: Mutex<Link>
-    private let sender = Mutex<Task<Void, Never>?>(nil)
+
+    /// The Raft stream: open (a connection and the stream's token) or being (re)connected,
+    /// when messages wait in `pending` (as many as `maxPendingMessages`).
+    private struct RaftStream {
+        var connection: LeanConnection?
+        var token = 0
+        var pending: [Message] = []
+        var closed = false
+    }
+    private let stream = Mutex(RaftStream())
+    private let streamTask = Mutex<Task<Void, Never>?>(nil)
+    /// Bytes handed to the connection and not yet on the socket. Past `maxUnwrittenBytes`
+    /// batches are dropped, as for a peer that stopped reading (Raft resends what is lost).
+    private let unwritten = Atomic<Int>(0)
+    private let maxUnwrittenBytes: Int
+    private let maxPendingMessages = 4096
     /// Largest batch put in one stream message; bigger ones are split.
     private let maxBatchBytes = 8 << 20
 
     init(
         localID: UInt64, remoteID: UInt64, urls: [String], clusterID: @escaping @Sendable () -> UInt64,
-        handler: any PeerHandler, logger: Logger
+        handler: any PeerHandler, logger: Logger, maxUnwrittenBytes: Int = 64 << 20
     ) {
         self.localID = localID
         self.remoteID = remoteID
         self.clusterID = clusterID
         self.handler = handler
         self.logger = logger
+        self.maxUnwrittenBytes = maxUnwrittenBytes
         link = Mutex(Link(urls: urls))
         let task = Task { [weak self] in
             guard let self else { return }
-            await self.runSender()
+            await self.runRaftStream()
         }
-        sender.withLock { $0 = task }
+        streamTask.withLock { $0 = task }
     }
 
-    /// Queues messages for the peer; never blocks.
+    /// Sends messages to the peer, in order; never blocks (what cannot be sent is dropped
+    /// and the peer reported unreachable).
     func send(_ messages: [Message]) {
-        let dropped = queue.append(messages)
+        let dropped = stream.withLock { stream -> Int in
+            guard !stream.closed else { return messages.count }
+            guard let connection = stream.connection else {
+                let room = max(0, maxPendingMessages - stream.pending.count)
+                stream.pending.append(contentsOf: messages.prefix(room))
+                return messages.count - min(room, messages.count)
+            }
+            return transmit(messages, on: connection, token: stream.token)
+        }
         if dropped > 0 {
+            handler.reportUnreachable(remoteID)
             logger.debug("dropped Raft messages to a slow or unreachable peer", metadata: ["remote-peer-id": "\(hex(remoteID))", "dropped": "\(dropped)"])
         }
     }
+
+    /// Encodes and hands `messages` to the stream; returns how many were dropped.
+    private func transmit(_ messages: [Message], on connection: LeanConnection, token: Int) -> Int {
+        var dropped = 0
+        for batch in Self.batches(messages, header: header, maxBytes: maxBatchBytes) {
+            guard let framed = try? GRPCMessageBuffer.framed(batch) else {
+                dropped += batch.messages.count
+                continue
+            }
+            let size = framed.readableBytes
+            guard unwritten.load(ordering: .relaxed) + size <= maxUnwrittenBytes else {
+                dropped += batch.messages.count
+                continue
+            }
+            unwritten.wrappingAdd(size, ordering: .relaxed)
+            let written = connection.channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { [self] _ in unwritten.wrappingSubtract(size, ordering: .relaxed) }
+            connection.send(token: token, framed: framed, written: written)
+        }
+        return dropped
+    }
+
+    /// Whether the Raft stream is open (messages go out at once rather than wait).
+    var isRaftStreamOpen: Bool { stream.withLock { $0.connection != nil } }
+
+    /// Bytes of Raft batches handed to the connection and not yet written to the socket.
+    var unwrittenBytes: Int { unwritten.load(ordering: .relaxed) }
 
     /// Points the connection at new URLs (member update).
     func update(urls: [String]) {
@@ -59,11 +116,18 @@ final class PeerConnection: Sendable {
             return link.client
         }
         old?.beginGracefulShutdown()
+        dropRaftConnection()
     }
 
     func close() {
-        queue.close()
-        sender.withLock { $0?.cancel() }
+        let connection = stream.withLock { stream -> LeanConnection? in
+            stream.closed = true
+            stream.pending = []
+            defer { stream.connection = nil }
+            return stream.connection
+        }
+        streamTask.withLock { $0?.cancel() }
+        connection?.channel.close(promise: nil)
         let client = link.withLock { link -> GRPCClient<HTTP2ClientTransport.Posix>? in
             defer { link.client = nil }
             return link.client
@@ -108,29 +172,43 @@ final class PeerConnection: Sendable {
         return options
     }
 
-    private func runSender() async {
+    private static let raftPath = "/" + Swetcdpb_Peer.Method.Raft.descriptor.fullyQualifiedMethod
+
+    /// Keeps the Raft stream open: connects, sends what waited, and waits for the stream to
+    /// end; on failure drops what is queued, reports the peer unreachable and tries again.
+    private func runRaftStream() async {
         var backoff: Duration = .milliseconds(50)
         while !Task.isCancelled {
             do {
-                let peer = Swetcdpb_Peer.Client(wrapping: try client())
-                let header = self.header
-                let queue = self.queue
-                let maxBatchBytes = self.maxBatchBytes
-                _ = try await peer.raft(options: Self.callOptions) { writer in
-                    while let messages = await queue.takeAll() {
-                        for batch in Self.batches(messages, header: header, maxBytes: maxBatchBytes) {
-                            try await writer.write(batch)
-                        }
-                    }
+                guard let url = link.withLock({ $0.urls.first }), let address = Self.hostPort(url) else {
+                    throw PeerError.unknownPeer(remoteID)
                 }
-                return
+                let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+                let (token, responses) = connection.openStream(Self.raftPath)
+                let opened = stream.withLock { stream -> Bool in
+                    guard !stream.closed else { return false }
+                    stream.connection = connection
+                    stream.token = token
+                    let waiting = stream.pending
+                    stream.pending = []
+                    _ = transmit(waiting, on: connection, token: token)
+                    return true
+                }
+                guard opened else {
+                    try? await connection.channel.close()
+                    return
+                }
+                backoff = .milliseconds(50)
+                // The receiver answers only to end the stream: at shutdown or to refuse it.
+                for try await _ in responses {}
+                throw LeanRPCError.unavailable("the peer ended the Raft stream")
             } catch {
+                dropRaftConnection()
                 if Task.isCancelled { return }
-                if let refusal = error as? RPCError, refusal.code == PeerService.removedMemberCode {
+                if let refusal = error as? LeanRPCError, refusal.code == PeerService.removedMemberCode.rawValue {
                     handler.removedFromCluster()
                     return
                 }
-                queue.clear()
                 handler.reportUnreachable(remoteID)
                 logger.debug("lost the Raft stream to a peer", metadata: ["remote-peer-id": "\(hex(remoteID))", "error": "\(error)"])
                 rotate()
@@ -138,6 +216,16 @@ final class PeerConnection: Sendable {
                 backoff = min(backoff * 2, .seconds(1))
             }
         }
+    }
+
+    /// Forgets the Raft stream's connection (closing it), so the next messages wait for a new one.
+    private func dropRaftConnection() {
+        let connection = stream.withLock { stream -> LeanConnection? in
+            stream.pending = []
+            defer { stream.connection = nil }
+            return stream.connection
+        }
+        connection?.channel.close(promise: nil)
     }
 
     /// Encodes messages into stream messages of at most about `maxBytes` each.
@@ -191,8 +279,8 @@ final class PeerConnection: Sendable {
         }
     }
 
-    /// `http://host:port` as a gRPC target.
-    static func target(_ url: String) -> (any ResolvableTarget)? {
+    /// The host and port of an `http://host:port` URL (an IPv6 host without its brackets).
+    static func hostPort(_ url: String) -> (host: String, port: Int)? {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         var authority = String(url[schemeEnd.upperBound...])
         if authority.hasSuffix("/") { authority.removeLast() }
@@ -200,10 +288,14 @@ final class PeerConnection: Sendable {
             return nil
         }
         var host = String(authority[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") {
-            host = String(host.dropFirst().dropLast())
-            return .ipv6(address: host, port: port)
-        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    /// `http://host:port` as a gRPC target.
+    static func target(_ url: String) -> (any ResolvableTarget)? {
+        guard let (host, port) = hostPort(url) else { return nil }
+        if host.contains(":") { return .ipv6(address: host, port: port) }
         if host.split(separator: ".").count == 4, host.allSatisfy({ $0.isNumber || $0 == "." }) {
             return .ipv4(address: host, port: port)
         }

@@ -1,11 +1,14 @@
 import EtcdProto
 import Foundation
 import GRPCCore
+import LeanGRPC
 import Logging
 import Raft
 
-/// The incoming side: the `swetcdpb.Peer` service other members call.
-struct PeerService: Swetcdpb_Peer.SimpleServiceProtocol {
+/// The incoming side: the `swetcdpb.Peer` methods other members call, served by LeanGRPC's
+/// server. Raft batches are handed to the member on the connection's event loop as they
+/// arrive; the rare calls (snapshots, membership, forwarded lease calls) run as tasks.
+struct PeerService: Sendable {
     /// The status a removed member's traffic is refused with; the sender stops on seeing it.
     static let removedMemberCode = RPCError.Code.permissionDenied
 
@@ -27,30 +30,59 @@ struct PeerService: Swetcdpb_Peer.SimpleServiceProtocol {
         }
     }
 
-    func raft(request: RPCAsyncSequence<Swetcdpb_RaftBatch, any Error>, context: ServerContext) async throws -> Swetcdpb_PeerAck {
-        for try await batch in request {
-            do {
-                try check(batch.header)
-            } catch {
-                logger.warning("refused Raft messages from a peer", metadata: ["error": "\(error)", "from": "\(hex(batch.header.from))"])
-                throw error
-            }
-            var messages: [Message] = []
-            messages.reserveCapacity(batch.messages.count)
-            for encoded in batch.messages {
-                messages.append(try Message(decoding: [UInt8](encoded)))
-            }
-            handler.receive(messages)
+    /// The routes of every Peer method.
+    func routes() throws -> GRPCRoutes {
+        var routes = GRPCRoutes()
+        try routes.clientStreamingOnLoop(Swetcdpb_Peer.Method.Raft.descriptor, response: Swetcdpb_PeerAck()) {
+            (batch: Swetcdpb_RaftBatch) in
+            try receive(batch)
         }
-        return Swetcdpb_PeerAck()
+        routes.streaming(Swetcdpb_Peer.Method.Snapshot.descriptor) {
+            (chunks: GRPCRequestStream<Swetcdpb_SnapshotChunk>, writer: GRPCResponseWriter<Swetcdpb_PeerAck>) in
+            try await receiveSnapshot(chunks)
+            try await writer.write(Swetcdpb_PeerAck())
+        }
+        routes.unary(Swetcdpb_Peer.Method.Members.descriptor) { (_: Swetcdpb_MembersRequest) in
+            handler.members()
+        }
+        routes.unary(Swetcdpb_Peer.Method.LeaseRenew.descriptor) { (request: Etcdserverpb_LeaseKeepAliveRequest) in
+            try await handler.forwardedLeaseRenew(request)
+        }
+        routes.unary(Swetcdpb_Peer.Method.LeaseTimeToLive.descriptor) { (request: Etcdserverpb_LeaseTimeToLiveRequest) in
+            try await handler.forwardedLeaseTimeToLive(request)
+        }
+        routes.unary(Swetcdpb_Peer.Method.MemberPromote.descriptor) { (request: Etcdserverpb_MemberPromoteRequest) in
+            try await handler.forwardedMemberPromote(request)
+        }
+        return routes
     }
 
-    func snapshot(request: RPCAsyncSequence<Swetcdpb_SnapshotChunk, any Error>, context: ServerContext) async throws -> Swetcdpb_PeerAck {
+    /// One batch of the Raft stream: checked, decoded, handed to the member in order.
+    func receive(_ batch: Swetcdpb_RaftBatch) throws {
+        do {
+            try check(batch.header)
+        } catch {
+            logger.warning("refused Raft messages from a peer", metadata: ["error": "\(error)", "from": "\(hex(batch.header.from))"])
+            throw error
+        }
+        var messages: [Message] = []
+        messages.reserveCapacity(batch.messages.count)
+        for encoded in batch.messages {
+            do {
+                messages.append(try Message(decoding: [UInt8](encoded)))
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "undecodable Raft message from member \(hex(batch.header.from)): \(error)")
+            }
+        }
+        handler.receive(messages)
+    }
+
+    private func receiveSnapshot(_ chunks: GRPCRequestStream<Swetcdpb_SnapshotChunk>) async throws {
         var message: Message?
         var file: FileHandle?
         let path = handler.snapshotDirectory + "/incoming-\(UUID().uuidString).db"
         defer { try? file?.close() }
-        for try await chunk in request {
+        for try await chunk in chunks {
             if message == nil {
                 try check(chunk.header)
                 message = try Message(decoding: [UInt8](chunk.message))
@@ -66,26 +98,10 @@ struct PeerService: Swetcdpb_Peer.SimpleServiceProtocol {
                 file = nil
                 guard let message else { break }
                 try await handler.receiveSnapshot(message, databasePath: path)
-                return Swetcdpb_PeerAck()
+                return
             }
         }
         try? FileManager.default.removeItem(atPath: path)
         throw RPCError(code: .dataLoss, message: "snapshot stream ended before its last chunk")
-    }
-
-    func members(request: Swetcdpb_MembersRequest, context: ServerContext) async throws -> Swetcdpb_MembersResponse {
-        handler.members()
-    }
-
-    func leaseRenew(request: Etcdserverpb_LeaseKeepAliveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
-        try await handler.forwardedLeaseRenew(request)
-    }
-
-    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
-        try await handler.forwardedLeaseTimeToLive(request)
-    }
-
-    func memberPromote(request: Etcdserverpb_MemberPromoteRequest, context: ServerContext) async throws -> Etcdserverpb_MemberPromoteResponse {
-        try await handler.forwardedMemberPromote(request)
     }
 }

@@ -1,7 +1,10 @@
 import EtcdProto
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import LeanGRPC
 import Logging
+import NIOCore
+import NIOPosix
 import Raft
 import Synchronization
 
@@ -31,19 +34,32 @@ public final class PeerTransport: Sendable {
     /// Serves the Peer service on `host:port` until the task is cancelled; `onBound` runs
     /// once the address is bound.
     public func serve(host: String, port: Int, onBound: @escaping @Sendable () -> Void) async throws {
-        var config = HTTP2ServerTransport.Posix.Config.defaults
-        config.rpc.maxRequestPayloadSize = 64 << 20
-        let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port), transportSecurity: .plaintext,
-            config: config)
         let service = PeerService(localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, logger: logger)
-        let server = GRPCServer(transport: transport, services: [service])
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await server.serve() }
-            // When binding fails, serve() throws the cause (e.g. the port is taken).
-            if (try? await transport.listeningAddress) != nil { onBound() }
+        let routes = try service.routes()
+        let connections = OpenConnections()
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        GRPCServerConnection.handlers(on: channel, routes: routes, maxMessageBytes: Self.maxMessageBytes))
+                }
+            }
+            .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port).get()
+        onBound()
+        try await withTaskCancellationHandler {
+            try await listener.closeFuture.get()
+        } onCancel: {
+            listener.close(promise: nil)
+            connections.closeAll()
         }
     }
+
+    /// The largest message a member accepts from another (snapshot chunks are 1 MiB; a
+    /// batch of Raft messages at most about 8 MiB).
+    static let maxMessageBytes = 64 << 20
 
     /// Starts (or updates) the link to a member.
     public func addPeer(_ id: UInt64, urls: [String]) {

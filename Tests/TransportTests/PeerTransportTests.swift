@@ -50,16 +50,22 @@ final class RecordingHandler: PeerHandler {
 }
 
 final class PeerTransportTests: XCTestCase {
-    func freePort() throws -> Int {
+    /// A TCP socket bound to a free port on 127.0.0.1; the caller closes it.
+    func boundSocket() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    func freePort() throws -> Int {
+        let (fd, port) = boundSocket()
+        close(fd)
+        return port
     }
 
     func waitUntil(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
@@ -151,5 +157,29 @@ final class PeerTransportTests: XCTestCase {
         try await waitUntil { strangerHandler.unreachable.withLock { $0.contains(2) } }
         XCTAssertFalse(strangerHandler.toldRemoved.withLock { $0 }, "another cluster's refusal is not a removal")
         try await waitUntil { removedHandler.toldRemoved.withLock { $0 } }
+    }
+
+    /// A peer that accepts the connection and then reads nothing (paused, wedged) must not
+    /// make the sender buffer without bound: past the limit batches are dropped and the peer
+    /// reported unreachable, so Raft slows down sending to it.
+    func testPeerThatStopsReadingCostsBoundedMemory() async throws {
+        let (fd, port) = boundSocket()
+        defer { close(fd) }
+        XCTAssertEqual(listen(fd, 4), 0, "a listening socket that never accepts: the kernel completes the handshake")
+
+        let handler = RecordingHandler()
+        let connection = PeerConnection(
+            localID: 1, remoteID: 2, urls: ["http://127.0.0.1:\(port)"], clusterID: { 42 }, handler: handler,
+            logger: Logger(label: "test"), maxUnwrittenBytes: 1 << 20)
+        defer { connection.close() }
+        try await waitUntil { connection.isRaftStreamOpen }
+        XCTAssertTrue(handler.unreachable.withLock { $0.isEmpty })
+        // 100 KiB messages, 4 MiB in all: far past the 1 MiB allowed to wait for the socket.
+        for index in 0..<40 {
+            connection.send([Message(type: .app, to: 2, from: 1, term: 1, index: UInt64(index),
+                                     entries: [Entry(term: 1, index: UInt64(index), data: Array(repeating: 1, count: 100 << 10))])])
+        }
+        try await waitUntil { handler.unreachable.withLock { $0.contains(2) } }
+        XCTAssertLessThanOrEqual(connection.unwrittenBytes, 1 << 20)
     }
 }
