@@ -7,8 +7,9 @@ import WAL
 
 /// The Raft loop of a member. One thread owns the Raft state machine: it feeds it ticks,
 /// peer messages and proposals, and handles each `Ready` in the order Raft requires —
-/// persist to the WAL (one fsync for the whole batch), send the messages, apply what is
-/// committed, serve the linearizable reads whose index is applied.
+/// persist to the WAL (one fsync for the whole batch; a leader sends its messages first, a
+/// follower after), apply what is committed, serve the linearizable reads whose index is
+/// applied.
 final class RaftNode: @unchecked Sendable {
     // @unchecked: everything but the inbox, the atomics and `leadership` is confined to the
     // loop thread (or to the starting thread before `start()`).
@@ -192,6 +193,11 @@ final class RaftNode: @unchecked Sendable {
         while node.hasReady() {
             let ready = node.ready()
             if let soft = ready.softState { leadershipChanged(soft) }
+            // A leader replicates while it persists (Raft thesis 10.2.1): its entries count
+            // toward commitment only once this loop has written them, and it steps no
+            // follower's answer before that. A follower answers only what it has persisted.
+            let sendsFirst = isLeader
+            if sendsFirst { send(ready.messages) }
             if let snapshot = ready.snapshot, !snapshot.isEmpty {
                 try snapshotter.save(snapshot)
                 try wal.saveSnapshot(SnapshotMarker(snapshot.metadata))
@@ -210,7 +216,7 @@ final class RaftNode: @unchecked Sendable {
                 metrics.proposalsCommitted.record(hardState.commit)
             }
             if !ready.entries.isEmpty { storage.append(ready.entries) }
-            send(ready.messages)
+            if !sendsFirst { send(ready.messages) }
             if let snapshot = ready.snapshot, !snapshot.isEmpty {
                 try installSnapshot(snapshot)
             }
