@@ -50,12 +50,14 @@ public struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
     }
 
     /// The message serialized with its gRPC prefix, ready to send.
+    @inlinable
     public static func framed(_ message: some SwiftProtobuf.Message) throws -> ByteBuffer {
         let bytes: GRPCMessageBuffer = try message.serializedBytes()
         return bytes.buffer
     }
 
     /// Decodes a received message body.
+    @inlinable
     public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from body: ByteBuffer) throws -> M {
         try M(serializedBytes: GRPCMessageBuffer(received: body))
     }

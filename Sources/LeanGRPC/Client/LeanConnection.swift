@@ -63,15 +63,21 @@ public final class LeanConnection: Sendable {
         }
     }
 
-    /// One unary call.
+    /// One unary call. Inlinable so that encoding and decoding are specialised for the
+    /// caller's message types.
+    @inlinable
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ path: String, _ request: Request, as: Response.Type
     ) async throws -> Response {
-        let framed = try GRPCMessageBuffer.framed(request)
-        let body: ByteBuffer = try await withUnsafeThrowingContinuation { continuation in
+        let body = try await unary(path, framed: try GRPCMessageBuffer.framed(request))
+        return try GRPCMessageBuffer.decode(Response.self, from: body)
+    }
+
+    /// One unary call with a framed request; returns the response message's bytes.
+    public func unary(_ path: String, framed: ByteBuffer) async throws -> ByteBuffer {
+        try await withUnsafeThrowingContinuation { continuation in
             onLoop { $0.startUnary(path: path, request: framed, continuation: continuation) }
         }
-        return try GRPCMessageBuffer.decode(Response.self, from: body)
     }
 
     /// Opens a bidirectional stream; its response messages arrive on `responses`, in batches.

@@ -31,6 +31,7 @@ public struct GRPCRoutes: Sendable {
     public init() {}
 
     /// Serves `method` with a request/response function.
+    @inlinable
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor, _ body: @escaping @Sendable (Request) async throws -> Response
     ) {
@@ -47,6 +48,7 @@ public struct GRPCRoutes: Sendable {
 
     /// Serves `method` with a function that answers through `completion` (see
     /// `Handler.unaryCompleting`): no task per call.
+    @inlinable
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Failure: Error>(
         _ method: MethodDescriptor,
         completing body: @escaping @Sendable (Request, any EventLoop, @escaping @Sendable (Result<Response, Failure>) -> Void) -> Void
@@ -75,6 +77,7 @@ public struct GRPCRoutes: Sendable {
 
     /// Serves `method` with a function of the request stream and the response writer
     /// (client, server or bidirectional streaming alike).
+    @inlinable
     public mutating func streaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (GRPCRequestStream<Request>, GRPCResponseWriter<Response>) async throws -> Void
@@ -85,6 +88,7 @@ public struct GRPCRoutes: Sendable {
     }
 
     /// Serves a server-streaming `method`: one request, then any number of responses.
+    @inlinable
     public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         _ body: @escaping @Sendable (Request, GRPCResponseWriter<Response>) async throws -> Void
@@ -99,6 +103,7 @@ public struct GRPCRoutes: Sendable {
     /// Serves a client-streaming `method` on the event loop (see
     /// `Handler.clientStreamingOnLoop`): `receive` gets each request decoded, `response`
     /// answers the call when the client is done.
+    @inlinable
     public mutating func clientStreamingOnLoop<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor, response: Response, _ receive: @escaping @Sendable (Request) throws -> Void
     ) throws {
@@ -115,7 +120,8 @@ public struct GRPCRoutes: Sendable {
             response: try GRPCMessageBuffer.framed(response)))
     }
 
-    private mutating func add(_ method: MethodDescriptor, _ handler: Handler) {
+    @usableFromInline
+    mutating func add(_ method: MethodDescriptor, _ handler: Handler) {
         let path = "/" + method.fullyQualifiedMethod
         precondition(handlers[path] == nil, "\(path) is served twice")
         handlers[path] = handler

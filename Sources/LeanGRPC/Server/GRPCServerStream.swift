@@ -8,25 +8,26 @@ import Synchronization
 public struct GRPCServerStream: Sendable {
     /// Responses handed to the connection but not yet written to the socket, beyond which
     /// a writer waits (a client that stops reading stops its writer, not the server).
-    static let maxUnwrittenResponses = 128
+    @usableFromInline static let maxUnwrittenResponses = 128
 
     /// Request messages (without their gRPC prefix); finishes when the client half-closes,
     /// throws when the call is cancelled or the connection goes away.
-    let requests: AsyncThrowingStream<ByteBuffer, any Error>
+    @usableFromInline let requests: AsyncThrowingStream<ByteBuffer, any Error>
     /// Sends framed response messages, in order; the future completes once all are written.
-    let send: @Sendable ([ByteBuffer]) -> EventLoopFuture<Void>
+    @usableFromInline let send: @Sendable ([ByteBuffer]) -> EventLoopFuture<Void>
     /// Responses sent and not yet written; the connection counts them down.
-    let unwritten: UnwrittenCount
+    @usableFromInline let unwritten: UnwrittenCount
 }
 
 /// Responses of one call on their way to the socket.
+@usableFromInline
 final class UnwrittenCount: Sendable {
     private let count = Atomic<Int>(0)
 
     var value: Int { count.load(ordering: .acquiring) }
 
     /// Counts `n` more; returns the new count.
-    func add(_ n: Int) -> Int { count.wrappingAdd(n, ordering: .acquiringAndReleasing).newValue }
+    @usableFromInline func add(_ n: Int) -> Int { count.wrappingAdd(n, ordering: .acquiringAndReleasing).newValue }
 
     func subtract(_ n: Int) { count.wrappingSubtract(n, ordering: .acquiringAndReleasing) }
 }
@@ -34,15 +35,22 @@ final class UnwrittenCount: Sendable {
 /// The request messages of a streaming call, decoded.
 public struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendable {
     public typealias Element = Request
-    private let messages: AsyncThrowingStream<ByteBuffer, any Error>
+    @usableFromInline let messages: AsyncThrowingStream<ByteBuffer, any Error>
 
+    @usableFromInline
     init(_ stream: GRPCServerStream) {
         messages = stream.requests
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var messages: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        @usableFromInline var messages: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
 
+        @usableFromInline
+        init(messages: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator) {
+            self.messages = messages
+        }
+
+        @inlinable
         public mutating func next() async throws -> Request? {
             guard let bytes = try await messages.next() else { return nil }
             do {
@@ -53,6 +61,7 @@ public struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, 
         }
     }
 
+    @inlinable
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(messages: messages.makeAsyncIterator())
     }
@@ -62,17 +71,20 @@ public struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, 
 /// responses wait for the socket, and waits for them to be written otherwise (the call's
 /// back-pressure, which HTTP/2 flow control feeds: a stream out of window writes nothing).
 public struct GRPCResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
-    private let stream: GRPCServerStream
+    @usableFromInline let stream: GRPCServerStream
 
+    @usableFromInline
     init(_ stream: GRPCServerStream) {
         self.stream = stream
     }
 
+    @inlinable
     public func write(_ message: Response) async throws {
         try await write(contentsOf: [message])
     }
 
     /// Sends `messages` in order, in one hand-over to the connection.
+    @inlinable
     public func write(contentsOf messages: [Response]) async throws {
         guard !messages.isEmpty else { return }
         let framed = try messages.map { try GRPCMessageBuffer.framed($0) }
