@@ -35,6 +35,12 @@ struct KeyIndex {
         modified = revision
     }
 
+    /// The open generation's create revision and version.
+    var current: (created: Revision, version: Int64) {
+        let last = generations[generations.count - 1]
+        return (last.created, last.version)
+    }
+
     /// Rebuilds the key from its newest stored revision (after compaction removed older ones).
     mutating func restore(created: Revision, modified: Revision, version: Int64) {
         precondition(isEmpty, "key index: restore into a non-empty key")

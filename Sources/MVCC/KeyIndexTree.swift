@@ -100,15 +100,20 @@ final class KeyIndexTree: @unchecked Sendable {
         }
     }
 
-    func put(_ key: [UInt8], _ revision: Revision) {
+    /// Records a write of `key` at `revision`; returns the key's create revision and
+    /// version after it (a key that did not exist, or was deleted, starts a generation).
+    @discardableResult
+    func put(_ key: [UInt8], _ revision: Revision) -> (created: Revision, version: Int64) {
         lock.withWriteLock {
-            if let position = indexes.find(key) {
+            let position = indexes.lowerBound(key)
+            if let position, compareBytes(indexes[position].key, key) == 0 {
                 indexes[position].put(revision)
-            } else {
-                var index = KeyIndex(key: key)
-                index.put(revision)
-                indexes.insert(index)
+                return indexes[position].current
             }
+            var index = KeyIndex(key: key)
+            index.put(revision)
+            indexes.insert(index, at: position)
+            return index.current
         }
     }
 

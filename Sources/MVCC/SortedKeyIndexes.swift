@@ -14,26 +14,30 @@ struct SortedKeyIndexes {
 
     /// The position of the first key >= `key` (nil when every key is smaller).
     func lowerBound(_ key: [UInt8]) -> Position? {
-        // First chunk whose last key is >= key.
-        var low = 0
-        var high = chunks.count
-        while low < high {
-            let mid = (low + high) / 2
-            if compareBytes(chunks[mid][chunks[mid].count - 1].key, key) < 0 {
-                low = mid + 1
-            } else {
-                high = mid
+        // Compares through raw pointers: no retain of a chunk or key index per probe.
+        key.withUnsafeBufferPointer { target in
+            chunks.withUnsafeBufferPointer { chunks -> Position? in
+                // First chunk whose last key is >= key.
+                var low = 0
+                var high = chunks.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    let isBelow = chunks[mid].withUnsafeBufferPointer { compareBytes($0[$0.count - 1].key, target) < 0 }
+                    if isBelow { low = mid + 1 } else { high = mid }
+                }
+                guard low < chunks.count else { return nil }
+                let offset = chunks[low].withUnsafeBufferPointer { chunk in
+                    var lo = 0
+                    var hi = chunk.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if compareBytes(chunk[mid].key, target) < 0 { lo = mid + 1 } else { hi = mid }
+                    }
+                    return lo
+                }
+                return Position(chunk: low, offset: offset)
             }
         }
-        guard low < chunks.count else { return nil }
-        let chunk = chunks[low]
-        var lo = 0
-        var hi = chunk.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if compareBytes(chunk[mid].key, key) < 0 { lo = mid + 1 } else { hi = mid }
-        }
-        return Position(chunk: low, offset: lo)
     }
 
     /// The position holding exactly `key`, if present.
@@ -58,8 +62,15 @@ struct SortedKeyIndexes {
     /// Inserts a key index whose key is not present yet; returns its position.
     @discardableResult
     mutating func insert(_ element: KeyIndex) -> Position {
+        insert(element, at: lowerBound(element.key))
+    }
+
+    /// Inserts a key index at `position`, the `lowerBound` of its key (nil: after every key),
+    /// which must not be present yet; returns where it ended up.
+    @discardableResult
+    mutating func insert(_ element: KeyIndex, at position: Position?) -> Position {
         count += 1
-        guard let position = lowerBound(element.key) else {
+        guard let position else {
             if chunks.isEmpty || chunks[chunks.count - 1].count >= maxChunk {
                 chunks.append([element])
                 return Position(chunk: chunks.count - 1, offset: 0)

@@ -32,20 +32,14 @@ public final class WriteTxn: ReadView {
     @discardableResult
     public func put(key: Data, value: Data, lease: Int64) throws -> Int64 {
         let keyBytes = [UInt8](key)
-        var created = newRevision
-        var version: Int64 = 1
-        var oldLease: Int64 = 0
-        if let existing = store.index.get(keyBytes, atRev: newRevision) {
-            created = existing.created.main
-            version = existing.version + 1
-            oldLease = store.leases?.lease(of: keyBytes) ?? 0
-        }
         let revision = Revision(main: newRevision, sub: Int64(changes.count))
+        // One index search: the put reports whether the key lived on (version > 1).
+        let written = store.index.put(keyBytes, revision)
+        let oldLease = written.version > 1 ? store.leases?.lease(of: keyBytes) ?? 0 : 0
         let kv = KeyValue(
-            key: key, createRevision: created, modRevision: newRevision, version: version,
+            key: key, createRevision: written.created.main, modRevision: newRevision, version: written.version,
             value: value, lease: lease)
         try store.backend.batch.put(.key, RevisionKey(revision).bytes, KeyValueCodec.encode(kv))
-        store.index.put(keyBytes, revision)
         changes.append(kv)
         if let leases = store.leases {
             if oldLease != 0 { leases.detach(oldLease, key: keyBytes) }

@@ -100,4 +100,20 @@ import Testing
         #expect(flattened == inserted.sorted { compareBytes($0, $1) < 0 })
         for key in inserted { #expect(indexes.find(key) != nil) }
     }
+
+    /// A put reports what it made of the key, as `get` sees it afterwards: the write path
+    /// relies on it instead of looking the key up twice.
+    @Test func treePutReportsCreateRevisionAndVersion() {
+        let tree = KeyIndexTree()
+        let foo = Array("foo".utf8)
+        #expect(tree.put(foo, rev(2)) == (rev(2), 1))
+        #expect(tree.put(Array("bar".utf8), rev(3)) == (rev(3), 1), "a new key before an existing one")
+        #expect(tree.put(foo, rev(4)) == (rev(2), 2))
+        #expect(tree.tombstone(foo, rev(5)))
+        #expect(tree.put(foo, rev(6, 1)) == (rev(6, 1), 1), "a deleted key starts a new generation")
+        let seen = tree.get(foo, atRev: 6)
+        #expect(seen?.created == rev(6, 1) && seen?.version == 1)
+        #expect(tree.keyCount == 2)
+    }
 }
+
