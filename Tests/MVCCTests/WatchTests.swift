@@ -55,6 +55,35 @@ import Testing
         #expect(second.events[0].kind == .delete && second.events[0].kv.modRevision == 4)
     }
 
+    /// Holds a stream so that another thread can drop the last reference to it.
+    final class StreamHolder: @unchecked Sendable {
+        var stream: WatchStream?
+    }
+
+    /// The last reference to a stream may go while the store holds its lock: the sync
+    /// thread or the apply loop delivering to it just as its owner lets go. Its deinit must
+    /// not take that lock again (it did, and the store deadlocked; a test that released its
+    /// stream during a catch-up hung the suite).
+    @Test func streamReleasedUnderTheStoreLockIsForgottenWithoutDeadlock() async throws {
+        let store = try makeStore()
+        let holder = StreamHolder()
+        holder.stream = WatchStream(store: store.watchable)
+        holder.stream?.watch(id: nil, range: .single(key("k")), startRevision: 0)
+        #expect(store.watchable.watcherCount == 1)
+        let released = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            store.watchable.withLock { _ in holder.stream = nil }
+            released.signal()
+        }
+        guard released.wait(timeout: .now() + 5) == .success else {
+            Issue.record("dropping the stream under the store's lock deadlocked")
+            return
+        }
+        #expect(store.watchable.watcherCount == 0, "the stream's watchers are forgotten")
+        try put(store, ("k", "v"))
+        store.close()
+    }
+
     @Test func pastStartCatchesUpWithoutGapOrDuplicate() async throws {
         let store = try makeStore()
         defer { store.close() }

@@ -42,7 +42,15 @@ public final class WatchStream: Sendable {
     }
 
     deinit {
-        close()
+        // The last reference may be dropped by a thread that holds the store's lock (the
+        // store delivering to this stream as its owner lets go), so the store is only told
+        // to forget the watchers, without taking that lock here.
+        let watchers = state.withLock { state -> [Watcher] in
+            state.closed = true
+            defer { state.watchers.removeAll() }
+            return Array(state.watchers.values)
+        }
+        store.removeSoon(watchers)
     }
 
     /// Starts watching `range` from `startRevision` (0: from the next revision).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Delivers the store's changes to watchers (etcd's watchable store).
 ///
@@ -18,6 +19,9 @@ public final class WatchableStore: @unchecked Sendable {
     private var compactRevision: Int64
     private var stopped = false
     private var thread: Thread?
+    /// Watchers of streams that went away without `close()`; removed under the lock at the
+    /// sync thread's next pass (see `removeSoon`).
+    private let abandoned = Mutex<[Watcher]>([])
     /// Reads the committed events of revisions `from...through` (in revision order).
     private let readEvents: @Sendable (_ from: Int64, _ through: Int64) throws -> [Event]
 
@@ -50,6 +54,7 @@ public final class WatchableStore: @unchecked Sendable {
     public var watcherCount: Int {
         lock.lock()
         defer { lock.unlock() }
+        removeAbandonedLocked()
         return synced.count + unsynced.count + victims.reduce(0) { $0 + $1.count }
     }
 
@@ -91,6 +96,25 @@ public final class WatchableStore: @unchecked Sendable {
     func remove(_ watcher: Watcher) {
         lock.lock()
         defer { lock.unlock() }
+        removeLocked(watcher)
+    }
+
+    /// Forgets `watchers` soon, without taking the lock: for a stream's deinit, which may
+    /// run on a thread that holds it.
+    func removeSoon(_ watchers: [Watcher]) {
+        guard !watchers.isEmpty else { return }
+        abandoned.withLock { $0.append(contentsOf: watchers) }
+    }
+
+    private func removeAbandonedLocked() {
+        let gone = abandoned.withLock { list -> [Watcher] in
+            defer { list.removeAll() }
+            return list
+        }
+        for watcher in gone { removeLocked(watcher) }
+    }
+
+    private func removeLocked(_ watcher: Watcher) {
         watcher.isCancelled = true
         if synced.remove(watcher) || unsynced.remove(watcher) { return }
         for index in victims.indices {
@@ -161,6 +185,7 @@ public final class WatchableStore: @unchecked Sendable {
         guard !stopped else { return false }
         _ = lock.wait(until: Date().addingTimeInterval(victims.isEmpty ? 0.1 : 0.01))
         guard !stopped else { return false }
+        removeAbandonedLocked()
         moveVictimsLocked()
         if !unsynced.isEmpty { syncWatchersLocked() }
         return true
