@@ -105,15 +105,9 @@ final class KeyIndexTree: @unchecked Sendable {
     @discardableResult
     func put(_ key: [UInt8], _ revision: Revision) -> (created: Revision, version: Int64) {
         lock.withWriteLock {
-            let position = indexes.lowerBound(key)
-            if let position, compareBytes(indexes[position].key, key) == 0 {
-                indexes[position].put(revision)
-                return indexes[position].current
-            }
-            var index = KeyIndex(key: key)
-            index.put(revision)
-            indexes.insert(index, at: position)
-            return index.current
+            let position = indexes.findOrInsert(key).position
+            indexes[position].put(revision)
+            return indexes[position].current
         }
     }
 
@@ -136,12 +130,11 @@ final class KeyIndexTree: @unchecked Sendable {
     /// puts. One lock and one search per revision.
     func replay(_ key: [UInt8], modified: Revision, created: Revision, version: Int64) {
         lock.withWriteLock {
-            if let position = indexes.find(key) {
-                indexes[position].put(modified)
+            let (position, inserted) = indexes.findOrInsert(key)
+            if inserted {
+                indexes[position].restore(created: created, modified: modified, version: version)
             } else {
-                var index = KeyIndex(key: key)
-                index.restore(created: created, modified: modified, version: version)
-                indexes.insert(index)
+                indexes[position].put(modified)
             }
         }
     }

@@ -65,10 +65,17 @@ struct SortedKeyIndexes {
         insert(element, at: lowerBound(element.key))
     }
 
+    /// The position of `key`'s index, inserting an empty one if the key is new: one search.
+    mutating func findOrInsert(_ key: [UInt8]) -> (position: Position, inserted: Bool) {
+        let position = lowerBound(key)
+        if let position, compareBytes(self[position].key, key) == 0 { return (position, false) }
+        return (insert(KeyIndex(key: key), at: position), true)
+    }
+
     /// Inserts a key index at `position`, the `lowerBound` of its key (nil: after every key),
     /// which must not be present yet; returns where it ended up.
     @discardableResult
-    mutating func insert(_ element: KeyIndex, at position: Position?) -> Position {
+    private mutating func insert(_ element: KeyIndex, at position: Position?) -> Position {
         count += 1
         guard let position else {
             if chunks.isEmpty || chunks[chunks.count - 1].count >= maxChunk {
