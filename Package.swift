@@ -63,7 +63,6 @@ let package = Package(
                 "EtcdProto", "Raft", "GRPCWire", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -84,7 +83,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // gRPC's message framing and status text, shared by the server and the bench client.
+        // gRPC's message framing and status text, under LeanGRPC and its users.
         .target(
             name: "GRPCWire",
             dependencies: [
@@ -112,11 +111,9 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto", "GRPCWire", "LeanGRPC",
+                "EtcdServer", "EtcdProto", "LeanGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
-                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -242,8 +239,6 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
-                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

@@ -3,7 +3,6 @@ import LeanGRPC
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTP2
 import NIOPosix
 
 /// Serves a member's client API — gRPC and the HTTP endpoints — on every
