@@ -17,6 +17,8 @@ public final class KVStore: @unchecked Sendable {
     let index = KeyIndexTree()
     /// Delivers committed changes to watchers.
     public let watchable: WatchableStore
+    /// Keeps readers from missing writes answered ahead of their commit.
+    public let commitGate = CommitGate()
     /// Where lease attachments are recorded (the lessor), if leases are in use.
     let leases: LeaseAttachments?
     /// Events of write transactions applied since the last commit, by revision.
@@ -43,7 +45,8 @@ public final class KVStore: @unchecked Sendable {
         currentRevision = loaded.current
         readableRevision = Atomic(loaded.current)
         compactedRevision = Atomic(loaded.compacted)
-        watchable = WatchableStore(revision: loaded.current, compactRevision: loaded.compacted) { [backend] from, through in
+        watchable = WatchableStore(revision: loaded.current, compactRevision: loaded.compacted, gate: commitGate) {
+            [backend] from, through in
             try Self.readEvents(backend: backend, from: from, through: through)
         }
     }
@@ -127,8 +130,11 @@ public final class KVStore: @unchecked Sendable {
         }
     }
 
-    /// The newest revision readers can see.
-    public var revision: Int64 { readableRevision.load(ordering: .acquiring) }
+    /// The newest revision readers can see, once every write already answered is among it.
+    public var revision: Int64 {
+        commitGate.waitForAnsweredWrites()
+        return readableRevision.load(ordering: .acquiring)
+    }
 
     /// The last compaction revision (-1 when never compacted).
     public var compactRevision: Int64 { compactedRevision.load(ordering: .acquiring) }
@@ -138,7 +144,8 @@ public final class KVStore: @unchecked Sendable {
 
     /// Runs `body` with a read view of the newest committed revision.
     public func read<T>(_ body: (ReadView) throws -> T) throws -> T {
-        try compactionLock.withReadLock {
+        commitGate.waitForAnsweredWrites()
+        return try compactionLock.withReadLock {
             // The revision first, the snapshot second: a commit landing in between then only
             // adds rows the view does not look at, instead of hiding rows it does.
             let visible = revision
@@ -164,8 +171,14 @@ public final class KVStore: @unchecked Sendable {
         uncommittedEvents.append((currentRevision, events))
     }
 
+    /// Opens the commit gate: the writes applied so far may be answered before `commit()`,
+    /// and readers arriving meanwhile wait for it. Apply thread only.
+    public func answerBeforeCommit() {
+        commitGate.openBeforeAnswering()
+    }
+
     /// Commits everything written since the last commit to the backend and makes it visible
-    /// to readers. Apply thread only.
+    /// to readers and watchers. Apply thread only.
     public func commit() throws {
         try backend.commit()
         readableRevision.store(currentRevision, ordering: .releasing)
@@ -173,6 +186,7 @@ public final class KVStore: @unchecked Sendable {
             watchable.notify(uncommittedEvents)
             uncommittedEvents.removeAll(keepingCapacity: true)
         }
+        commitGate.closeAfterCommit()
     }
 
     /// Discards history before `rev` (etcd's compaction): the index forgets it at once and

@@ -214,6 +214,47 @@ import Testing
         #expect(try get(store, "hot")?.value == data("\(writes - 1)"))
     }
 
+    /// The apply loop answers a batch's writers before the backend commits it. Anyone who
+    /// reads or starts a watch in that window must wait for the commit: a serializable get
+    /// or a watch from "now" that missed a write its client was already told about would
+    /// break read-your-writes. The committing thread itself must not wait for itself.
+    @Test(.timeLimit(.minutes(1))) func readersWaitForWritesAnsweredBeforeTheirCommit() async throws {
+        let store = try KVStore(backend: Backend(path: Self.temporaryPath()))
+        defer { store.close() }
+        let txn = store.write()
+        try txn.put(key: data("k"), value: data("answered"), lease: 0)
+        txn.end()
+        store.answerBeforeCommit()
+        #expect(store.revision == 1, "the committing thread reads without waiting for itself")
+
+        let seen = Mutex<(value: Data?, readRevision: Int64)>((nil, 0))
+        let readerDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { [self] in
+            let kv = try? get(store, "k")
+            let revision = store.revision
+            seen.withLock { $0.value = kv?.value; $0.readRevision = revision }
+            readerDone.signal()
+        }
+        let stream = WatchStream(store: store.watchable)
+        let watcherDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { [self] in
+            stream.watch(id: nil, range: .single(Array("k".utf8)), startRevision: 0)
+            watcherDone.signal()
+        }
+        #expect(readerDone.wait(timeout: .now() + .milliseconds(200)) == .timedOut, "the read waits for the commit")
+        #expect(watcherDone.wait(timeout: .now()) == .timedOut, "the watch waits for the commit")
+        try store.commit()
+        #expect(readerDone.wait(timeout: .now() + 10) == .success)
+        #expect(watcherDone.wait(timeout: .now() + 10) == .success)
+        let result = seen.withLock { $0 }
+        #expect(result.value == data("answered") && result.readRevision == 2)
+        guard case .created(_, let createdAt) = await stream.next() else { Issue.record("expected created"); return }
+        #expect(createdAt == 2, "a watch from now starts after the answered write")
+        try write(store) { try $0.put(key: data("k"), value: data("next"), lease: 0) }
+        guard case .events(let response) = await stream.next() else { Issue.record("expected events"); return }
+        #expect(response.events.map(\.kv.modRevision) == [3], "the answered write is not replayed to the new watch")
+    }
+
     @Test func keyValueCodecRoundTrips() throws {
         let kv = KeyValue(key: data("key"), createRevision: 3, modRevision: 300, version: 2, value: Data(repeating: 7, count: 300), lease: 1 << 40)
         let encoded = KeyValueCodec.encode(kv)

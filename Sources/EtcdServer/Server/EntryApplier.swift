@@ -8,8 +8,9 @@ import Storage
 
 /// Applies committed log entries, strictly in order, to the store, the membership and the
 /// rest of the state machine. Runs on the log loop's thread only. One call applies a whole
-/// batch of entries and commits the backend once; only then are the waiting clients given
-/// their results, so a client never sees an answer whose effect a later read could miss.
+/// batch of entries and commits the backend once. The waiting clients get their results
+/// just before that commit; the store's commit gate holds back any read that could
+/// otherwise miss an answered write until the commit is visible.
 final class EntryApplier {
     let store: KVStore
     let backend: Backend
@@ -58,7 +59,7 @@ final class EntryApplier {
     }
 
     /// Applies `entries` (those at or below the applied index are skipped, as after a
-    /// restart), commits the backend, then answers the waiting clients.
+    /// restart), answers the waiting clients and commits the backend.
     func apply(_ entries: [Entry]) throws {
         var results: [(UInt64, Result<ApplyResult, EtcdError>)] = []
         var last = appliedIndex
@@ -86,11 +87,16 @@ final class EntryApplier {
         }
         guard last > appliedIndex else { return }
         try backend.batch.put(.meta, Self.consistentIndexKey, Self.bigEndian(last))
+        // The WAL already holds these entries, so the clients are answered while the backend
+        // commits; the store's gate makes anyone reading meanwhile wait for that commit.
+        if !results.isEmpty {
+            store.answerBeforeCommit()
+            for (id, result) in results { waits.trigger(id, result) }
+        }
         let commitStart = ContinuousClock.now
         try store.commit()
         metrics?.backendCommitDuration.recordInterval(since: commitStart)
         appliedIndex = last
-        for (id, result) in results { waits.trigger(id, result) }
         onApplied?(last)
     }
 

@@ -24,14 +24,20 @@ public final class WatchableStore: @unchecked Sendable {
     private let abandoned = Mutex<[Watcher]>([])
     /// Reads the committed events of revisions `from...through` (in revision order).
     private let readEvents: @Sendable (_ from: Int64, _ through: Int64) throws -> [Event]
+    /// Holds back those asking for the current revision while answered writes are uncommitted.
+    private let gate: CommitGate
 
     /// Watchers caught up per pass of the sync thread.
     private let maxWatchersPerSync = 512
     /// Revisions read per pass, so a watcher far behind catches up in bounded steps.
     private let maxRevisionsPerSync: Int64 = 4 * Int64(EventBatch.maxRevisions)
 
-    init(revision: Int64, compactRevision: Int64, readEvents: @escaping @Sendable (Int64, Int64) throws -> [Event]) {
+    init(
+        revision: Int64, compactRevision: Int64, gate: CommitGate,
+        readEvents: @escaping @Sendable (Int64, Int64) throws -> [Event]
+    ) {
         notifiedRevision = revision
+        self.gate = gate
         self.compactRevision = compactRevision
         self.readEvents = readEvents
         // The thread holds the store weakly, so a store nobody closed can still go away.
@@ -45,6 +51,7 @@ public final class WatchableStore: @unchecked Sendable {
 
     /// The newest revision watchers have been told about.
     public var revision: Int64 {
+        gate.waitForAnsweredWrites()
         lock.lock()
         defer { lock.unlock() }
         return notifiedRevision
@@ -74,6 +81,7 @@ public final class WatchableStore: @unchecked Sendable {
     /// Runs `body` under the store lock with the current revision (no notification happens
     /// meanwhile).
     func withLock<T>(_ body: (Int64) -> T) -> T {
+        gate.waitForAnsweredWrites()
         lock.lock()
         defer { lock.unlock() }
         return body(notifiedRevision)
