@@ -155,7 +155,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",
-            dependencies: ["EtcdServer", "EtcdProto", "MVCC"],
+            dependencies: ["EtcdServer", "EtcdProto", "MVCC", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Spawning and stopping server processes, free ports, locating binaries.

@@ -98,6 +98,9 @@ do {
         try await group.next()
         group.cancelAll()
     }
+    // Whoever began stopping the member (a signal, a failed listener, its removal from the
+    // cluster), the process exits only once the WAL and the backend are closed.
+    server.stop()
     exit(server.hasFailed ? 1 : 0)
 } catch {
     logger.critical("client listener failed", metadata: ["error": "\(error)"])

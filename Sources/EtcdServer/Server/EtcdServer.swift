@@ -26,6 +26,9 @@ public final class EtcdServer: Sendable {
     let logger: Logger
     let kv: KVApplier
     private let stopped = Atomic(false)
+    /// Signalled once `stop()` has closed everything (`stopped` is set when it begins).
+    private let stopFinished = NSCondition()
+    private let hasStopFinished = Atomic(false)
     private let failed = Atomic(false)
     private let published = Atomic(false)
     private let background = Mutex<[Task<Void, Never>]>([])
@@ -422,9 +425,21 @@ public final class EtcdServer: Sendable {
         }
     }
 
-    /// Stops accepting requests, finishes what is in flight and closes the files.
+    /// Stops accepting requests, finishes what is in flight and closes the files. Returns
+    /// once all of that is done, also when another thread had begun stopping the member.
     public func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else {
+            stopFinished.lock()
+            while !hasStopFinished.load(ordering: .acquiring) { stopFinished.wait() }
+            stopFinished.unlock()
+            return
+        }
+        defer {
+            stopFinished.lock()
+            hasStopFinished.store(true, ordering: .releasing)
+            stopFinished.broadcast()
+            stopFinished.unlock()
+        }
         for task in background.withLock({ $0 }) { task.cancel() }
         raft.transport.stop()
         raft.stop()
