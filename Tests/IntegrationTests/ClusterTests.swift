@@ -182,6 +182,26 @@ final class ClusterTests: XCTestCase {
         try await assertConverged(cluster)
     }
 
+    /// A lone voter that restarts elects itself at once instead of waiting out an election
+    /// timeout: it used to fast-forward its election timer by one timeout, which still left
+    /// Raft's randomized timeout (one to two timeouts) up to a whole timeout to run, here
+    /// 10 s, and the hand-over of that request to the Raft thread raced with the thread.
+    func testLoneMemberRestartsWithoutWaitingForAnElectionTimeout() async throws {
+        let cluster = try TestCluster(size: 1, extraArguments: ["--heartbeat-interval", "100", "--election-timeout", "10000"])
+        defer { cluster.shutdown() }
+        try cluster.start()
+        let client = try cluster.client("m1")
+        _ = try await client.put("k", "v")
+        await client.close()
+        for round in 0..<3 {
+            cluster.stop("m1")
+            let started = Date()
+            try cluster.restart("m1", timeout: 30)
+            let took = Date().timeIntervalSince(started)
+            XCTAssertLessThan(took, 3, "round \(round): the restarted member took \(took) s to serve (election timeout 10 s)")
+        }
+    }
+
     func testFarBehindFollowerCatchesUpBySnapshot() async throws {
         let cluster = try TestCluster(
             size: 3, extraArguments: ["--snapshot-count", "100", "--experimental-snapshot-catchup-entries", "20"])

@@ -13,6 +13,8 @@ final class RaftInbox: @unchecked Sendable {
         case confChange(id: UInt64, ConfChange)
         case read(ReadRequest)
         case transferLeadership(to: UInt64)
+        /// Starts an election at once (a lone voter starting up).
+        case campaign
         case unreachable(UInt64)
         case snapshotStatus(UInt64, succeeded: Bool)
         case receivedSnapshot(Message, databasePath: String)

@@ -113,13 +113,13 @@ final class RaftNode: @unchecked Sendable {
         try? wal.close()
     }
 
-    /// Starts an election at once (a lone member need not wait an election timeout).
+    /// Starts an election now (a lone voter need not wait an election timeout).
     func campaignSoon() {
-        inbox.add(.messages([]))
-        fastForward = true
+        inbox.add(.campaign)
     }
 
-    private var fastForward = false
+    /// A campaign asked for, started after the loop's next batch is applied. Loop thread only.
+    private var campaignPending = false
 
     // MARK: The loop
 
@@ -129,10 +129,6 @@ final class RaftNode: @unchecked Sendable {
         var nextTick = Date().addingTimeInterval(interval)
         while let items = inbox.take(until: nextTick) {
             for item in items { handle(item) }
-            if fastForward {
-                fastForward = false
-                for _ in 0..<(settings.electionTicks - 1) { node.tick() }
-            }
             let now = Date()
             if now >= nextTick {
                 node.tick()
@@ -140,6 +136,14 @@ final class RaftNode: @unchecked Sendable {
             }
             do {
                 try processReady()
+                if campaignPending {
+                    // Raft declines to campaign while configuration changes wait to be
+                    // applied (a restart re-applies those after the snapshot), so the
+                    // election starts once what is committed has been applied above.
+                    campaignPending = false
+                    try? node.campaign()
+                    try processReady()
+                }
             } catch {
                 logger.critical("failed to persist or apply Raft state", metadata: ["error": "\(error)"])
                 fatalError("swetcd: failed to persist or apply Raft state: \(error)")
@@ -173,6 +177,8 @@ final class RaftNode: @unchecked Sendable {
             }
         case .read(let request):
             pendingReads.append(request)
+        case .campaign:
+            campaignPending = true
         case .transferLeadership(let target):
             node.transferLeadership(to: target)
         case .unreachable(let peer):
@@ -388,6 +394,14 @@ final class RaftNode: @unchecked Sendable {
             node.readIndex(Snapshotter.bigEndian(nextReadContext))
             do {
                 try processReady()
+                if campaignPending {
+                    // Raft declines to campaign while configuration changes wait to be
+                    // applied (a restart re-applies those after the snapshot), so the
+                    // election starts once what is committed has been applied above.
+                    campaignPending = false
+                    try? node.campaign()
+                    try processReady()
+                }
             } catch {
                 logger.critical("failed to persist or apply Raft state", metadata: ["error": "\(error)"])
                 fatalError("swetcd: failed to persist or apply Raft state: \(error)")
