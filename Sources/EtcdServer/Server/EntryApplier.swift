@@ -24,8 +24,6 @@ final class EntryApplier {
     private(set) var appliedIndex: UInt64
     /// Where apply timings go (set once the server's metrics exist).
     var metrics: ServerMetrics?
-    /// Called after each applied batch, with the new applied index.
-    var onApplied: (@Sendable (UInt64) -> Void)?
     /// Called once this member's attributes were applied (the member has "published" itself).
     var onPublished: (@Sendable () -> Void)?
     /// Applies a membership change to Raft's configuration (every conf-change entry, in
@@ -97,7 +95,6 @@ final class EntryApplier {
         try store.commit()
         metrics?.backendCommitDuration.recordInterval(since: commitStart)
         appliedIndex = last
-        onApplied?(last)
     }
 
     private func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
@@ -268,7 +265,6 @@ final class EntryApplier {
         try store.reload()
         try membership.load(from: backend.batch)
         appliedIndex = try Self.readConsistentIndex(backend.batch)
-        onApplied?(appliedIndex)
     }
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {

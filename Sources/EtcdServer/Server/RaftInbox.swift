@@ -61,13 +61,6 @@ final class RaftInbox: @unchecked Sendable {
         return items
     }
 
-    /// Wakes the loop without adding anything.
-    func poke() {
-        condition.lock()
-        condition.signal()
-        condition.unlock()
-    }
-
     func close() {
         condition.lock()
         closed = true

@@ -47,8 +47,6 @@ final class RaftNode: @unchecked Sendable {
 
     /// Called on the loop thread when the leader changes: (new leader, this member leads).
     var onLeaderChange: ((UInt64, Bool) -> Void)?
-    /// Called on the loop thread after each Ready was handled (background work hooks).
-    var onIdle: (() -> Void)?
 
     // Linearizable reads: waiting for a ReadIndex round, in one, confirmed at an index.
     private var pendingReads: [ReadRequest] = []
@@ -149,7 +147,6 @@ final class RaftNode: @unchecked Sendable {
                 fatalError("swetcd: failed to persist or apply Raft state: \(error)")
             }
             serveReads()
-            onIdle?()
         }
         finished.lock()
         running = false
