@@ -25,11 +25,10 @@ final class RaftInbox: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
     private var closed = false
-    /// Whether `items` holds anything, readable without the lock (for the spin in `take`).
+    /// Whether `items` holds anything, readable without the lock (for the polling in `take`).
     private let hasItems = Atomic<Bool>(false)
-    /// How long `take` polls before it sleeps on the condition. A sleeping thread takes tens
-    /// of microseconds to wake on a virtual machine, which a lone client pays twice per put.
-    static let spinBeforeSleeping: Duration = .microseconds(40)
+    /// How long `take` polls before it sleeps. The loop's thread only.
+    private var polling = IdlePolling()
 
     /// Adds an item; false once the loop is stopping.
     @discardableResult
@@ -46,16 +45,21 @@ final class RaftInbox: @unchecked Sendable {
     }
 
     /// Waits until `deadline` for items and takes them all; nil once closed.
+    /// The loop's thread only.
     func take(until deadline: Date) -> [Item]? {
+        var idleSince: ContinuousClock.Instant?
         if !hasItems.load(ordering: .acquiring) {
-            let spinUntil = ContinuousClock.now + Self.spinBeforeSleeping
-            // Yielding keeps the spin from taking the core from a thread with work to do.
-            while !hasItems.load(ordering: .acquiring) && ContinuousClock.now < spinUntil { sched_yield() }
+            let now = ContinuousClock.now
+            idleSince = now
+            let pollUntil = now + polling.budget
+            // Yielding keeps the polling from taking the core from a thread with work to do.
+            while !hasItems.load(ordering: .acquiring) && ContinuousClock.now < pollUntil { sched_yield() }
         }
         condition.lock()
         defer { condition.unlock() }
         if items.isEmpty && !closed { _ = condition.wait(until: deadline) }
         if closed && items.isEmpty { return nil }
+        if let idleSince, !items.isEmpty { polling.record(gap: .now - idleSince) }
         hasItems.store(false, ordering: .relaxed)
         defer { items.removeAll(keepingCapacity: true) }
         return items
