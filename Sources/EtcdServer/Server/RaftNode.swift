@@ -132,26 +132,32 @@ final class RaftNode: @unchecked Sendable {
                 node.tick()
                 nextTick = max(nextTick.addingTimeInterval(interval), now)
             }
-            do {
-                try processReady()
-                if campaignPending {
-                    // Raft declines to campaign while configuration changes wait to be
-                    // applied (a restart re-applies those after the snapshot), so the
-                    // election starts once what is committed has been applied above.
-                    campaignPending = false
-                    try? node.campaign()
-                    try processReady()
-                }
-            } catch {
-                logger.critical("failed to persist or apply Raft state", metadata: ["error": "\(error)"])
-                fatalError("swetcd: failed to persist or apply Raft state: \(error)")
-            }
+            advance()
             serveReads()
         }
         finished.lock()
         running = false
         finished.broadcast()
         finished.unlock()
+    }
+
+    /// Persists, sends and applies what Raft has ready, then starts a campaign asked for.
+    /// A failure to persist or apply is fatal: the member cannot go on consistently.
+    private func advance() {
+        do {
+            try processReady()
+            if campaignPending {
+                // Raft declines to campaign while configuration changes wait to be applied
+                // (a restart re-applies those after the snapshot), so the election starts
+                // once what is committed has been applied above.
+                campaignPending = false
+                try? node.campaign()
+                try processReady()
+            }
+        } catch {
+            logger.critical("failed to persist or apply Raft state", metadata: ["error": "\(error)"])
+            fatalError("swetcd: failed to persist or apply Raft state: \(error)")
+        }
     }
 
     private func handle(_ item: RaftInbox.Item) {
@@ -389,20 +395,7 @@ final class RaftNode: @unchecked Sendable {
             readRound = (nextReadContext, pendingReads, now)
             pendingReads = []
             node.readIndex(Snapshotter.bigEndian(nextReadContext))
-            do {
-                try processReady()
-                if campaignPending {
-                    // Raft declines to campaign while configuration changes wait to be
-                    // applied (a restart re-applies those after the snapshot), so the
-                    // election starts once what is committed has been applied above.
-                    campaignPending = false
-                    try? node.campaign()
-                    try processReady()
-                }
-            } catch {
-                logger.critical("failed to persist or apply Raft state", metadata: ["error": "\(error)"])
-                fatalError("swetcd: failed to persist or apply Raft state: \(error)")
-            }
+            advance()
         }
         let appliedNow = applier.appliedIndex
         confirmedReads.removeAll { confirmed in
