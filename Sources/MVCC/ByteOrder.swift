@@ -18,3 +18,26 @@ func compareBytes(_ a: [UInt8], _ pb: UnsafeBufferPointer<UInt8>) -> Int {
         return pa.count - pb.count
     }
 }
+
+/// A key's first eight bytes as one big-endian integer, zero-padded. Where two keys'
+/// prefixes differ they order the keys exactly as `compareBytes` does, so a search compares
+/// integers and reads the keys' bytes only when the prefixes are equal.
+struct KeyPrefix: Comparable {
+    let value: UInt64
+
+    @inline(__always)
+    init(_ key: UnsafeBufferPointer<UInt8>) {
+        var value: UInt64 = 0
+        for i in 0..<min(8, key.count) { value |= UInt64(key[i]) << (56 - 8 * i) }
+        self.value = value
+    }
+
+    static func < (a: KeyPrefix, b: KeyPrefix) -> Bool { a.value < b.value }
+}
+
+/// `compareBytes(index.key, target)`, reading the key only when the prefixes tie.
+@inline(__always)
+func compareKey(of index: KeyIndex, _ target: UnsafeBufferPointer<UInt8>, prefix: KeyPrefix) -> Int {
+    if index.prefix != prefix { return index.prefix < prefix ? -1 : 1 }
+    return compareBytes(index.key, target)
+}

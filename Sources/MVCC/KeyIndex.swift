@@ -13,11 +13,14 @@ struct Generation: Equatable {
 /// first. A deleted key ends with an empty generation.
 struct KeyIndex {
     let key: [UInt8]
+    /// The key's first bytes, kept beside it so that a search rarely reads the key itself.
+    let prefix: KeyPrefix
     private(set) var modified = Revision(main: 0)
     private(set) var generations: [Generation] = [Generation()]
 
     init(key: [UInt8]) {
         self.key = key
+        prefix = key.withUnsafeBufferPointer(KeyPrefix.init)
     }
 
     /// True when nothing is left of the key (only an empty generation).

@@ -16,13 +16,14 @@ struct SortedKeyIndexes {
     func lowerBound(_ key: [UInt8]) -> Position? {
         // Compares through raw pointers: no retain of a chunk or key index per probe.
         key.withUnsafeBufferPointer { target in
-            chunks.withUnsafeBufferPointer { chunks -> Position? in
+            let prefix = KeyPrefix(target)
+            return chunks.withUnsafeBufferPointer { chunks -> Position? in
                 // First chunk whose last key is >= key.
                 var low = 0
                 var high = chunks.count
                 while low < high {
                     let mid = (low + high) / 2
-                    let isBelow = chunks[mid].withUnsafeBufferPointer { compareBytes($0[$0.count - 1].key, target) < 0 }
+                    let isBelow = chunks[mid].withUnsafeBufferPointer { compareKey(of: $0[$0.count - 1], target, prefix: prefix) < 0 }
                     if isBelow { low = mid + 1 } else { high = mid }
                 }
                 guard low < chunks.count else { return nil }
@@ -31,7 +32,7 @@ struct SortedKeyIndexes {
                     var hi = chunk.count
                     while lo < hi {
                         let mid = (lo + hi) / 2
-                        if compareBytes(chunk[mid].key, target) < 0 { lo = mid + 1 } else { hi = mid }
+                        if compareKey(of: chunk[mid], target, prefix: prefix) < 0 { lo = mid + 1 } else { hi = mid }
                     }
                     return lo
                 }

@@ -101,6 +101,41 @@ import Testing
         for key in inserted { #expect(indexes.find(key) != nil) }
     }
 
+    /// Searches compare keys by their first eight bytes before reading them; that shortcut
+    /// must order keys exactly as byte-wise comparison does, with short keys, zero bytes,
+    /// and long keys that share their first eight bytes.
+    @Test func prefixShortcutOrdersKeysLikeBytewiseComparison() {
+        var generator = SplitMix64(seed: 11)
+        func randomKey() -> [UInt8] {
+            let shared: [UInt8] = generator.next() % 2 == 0 ? Array("/registry/".utf8) : []
+            let tail = (0..<Int(generator.next() % 12)).map { _ in UInt8(generator.next() % 3) }
+            return shared + tail
+        }
+        for _ in 0..<20_000 {
+            let a = randomKey()
+            let b = randomKey()
+            let byBytes = compareBytes(a, b).signum()
+            let pa = a.withUnsafeBufferPointer(KeyPrefix.init)
+            let pb = b.withUnsafeBufferPointer(KeyPrefix.init)
+            if pa != pb { #expect((pa < pb ? -1 : 1) == byBytes, "\(a) vs \(b)") }
+            let shortcut = b.withUnsafeBufferPointer { compareKey(of: KeyIndex(key: a), $0, prefix: pb) }
+            #expect(shortcut.signum() == byBytes, "\(a) vs \(b)")
+        }
+
+        var indexes = SortedKeyIndexes()
+        var inserted = Set<[UInt8]>()
+        for _ in 0..<3000 {
+            let key = randomKey()
+            if inserted.insert(key).inserted { indexes.insert(KeyIndex(key: key)) }
+        }
+        let sorted = inserted.sorted { compareBytes($0, $1) < 0 }
+        for _ in 0..<2000 {
+            let probe = randomKey()
+            let expected = sorted.first { compareBytes($0, probe) >= 0 }
+            #expect(indexes.lowerBound(probe).map { indexes[$0].key } == expected, "lowerBound of \(probe)")
+        }
+    }
+
     /// A put reports what it made of the key, as `get` sees it afterwards: the write path
     /// relies on it instead of looking the key up twice.
     @Test func treePutReportsCreateRevisionAndVersion() {
