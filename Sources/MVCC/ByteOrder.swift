@@ -34,10 +34,3 @@ struct KeyPrefix: Comparable {
 
     static func < (a: KeyPrefix, b: KeyPrefix) -> Bool { a.value < b.value }
 }
-
-/// `compareBytes(index.key, target)`, reading the key only when the prefixes tie.
-@inline(__always)
-func compareKey(of index: KeyIndex, _ target: UnsafeBufferPointer<UInt8>, prefix: KeyPrefix) -> Int {
-    if index.prefix != prefix { return index.prefix < prefix ? -1 : 1 }
-    return compareBytes(index.key, target)
-}

@@ -23,6 +23,14 @@ struct KeyIndex {
         prefix = key.withUnsafeBufferPointer(KeyPrefix.init)
     }
 
+    /// `compareBytes(key, target)` for a target whose prefix is `targetPrefix`, reading the
+    /// key only when the prefixes tie.
+    @inline(__always)
+    func compareKey(to target: UnsafeBufferPointer<UInt8>, prefix targetPrefix: KeyPrefix) -> Int {
+        if prefix != targetPrefix { return prefix < targetPrefix ? -1 : 1 }
+        return compareBytes(key, target)
+    }
+
     /// True when nothing is left of the key (only an empty generation).
     var isEmpty: Bool { generations.count == 1 && generations[0].isEmpty }
 

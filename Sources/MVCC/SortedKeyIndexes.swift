@@ -23,7 +23,7 @@ struct SortedKeyIndexes {
                 var high = chunks.count
                 while low < high {
                     let mid = (low + high) / 2
-                    let isBelow = chunks[mid].withUnsafeBufferPointer { compareKey(of: $0[$0.count - 1], target, prefix: prefix) < 0 }
+                    let isBelow = chunks[mid].withUnsafeBufferPointer { $0[$0.count - 1].compareKey(to: target, prefix: prefix) < 0 }
                     if isBelow { low = mid + 1 } else { high = mid }
                 }
                 guard low < chunks.count else { return nil }
@@ -32,7 +32,7 @@ struct SortedKeyIndexes {
                     var hi = chunk.count
                     while lo < hi {
                         let mid = (lo + hi) / 2
-                        if compareKey(of: chunk[mid], target, prefix: prefix) < 0 { lo = mid + 1 } else { hi = mid }
+                        if chunk[mid].compareKey(to: target, prefix: prefix) < 0 { lo = mid + 1 } else { hi = mid }
                     }
                     return lo
                 }

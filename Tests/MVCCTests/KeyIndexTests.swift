@@ -118,7 +118,7 @@ import Testing
             let pa = a.withUnsafeBufferPointer(KeyPrefix.init)
             let pb = b.withUnsafeBufferPointer(KeyPrefix.init)
             if pa != pb { #expect((pa < pb ? -1 : 1) == byBytes, "\(a) vs \(b)") }
-            let shortcut = b.withUnsafeBufferPointer { compareKey(of: KeyIndex(key: a), $0, prefix: pb) }
+            let shortcut = b.withUnsafeBufferPointer { KeyIndex(key: a).compareKey(to: $0, prefix: pb) }
             #expect(shortcut.signum() == byBytes, "\(a) vs \(b)")
         }
 
