@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -111,7 +112,7 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto", "LeanGRPC",
+                "EtcdServer", "EtcdProto", "GRPCWire", "LeanGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -47,8 +47,13 @@ public struct EtcdError: Error, Equatable, Sendable, CustomStringConvertible, RP
     public static let keyNotFound = EtcdError(.invalidArgument, "etcdserver: key not found")
     public static let valueProvided = EtcdError(.invalidArgument, "etcdserver: value is provided")
     public static let leaseProvided = EtcdError(.invalidArgument, "etcdserver: lease is provided")
+    public static let invalidSortOption = EtcdError(.invalidArgument, "etcdserver: invalid sort option")
     public static let tooManyOps = EtcdError(.invalidArgument, "etcdserver: too many operations in txn request")
     public static let duplicateKey = EtcdError(.invalidArgument, "etcdserver: duplicate key given in txn request")
+    /// A committed entry whose payload does not decode (every member skips it alike).
+    static func undecodableEntry(_ reason: String) -> EtcdError {
+        EtcdError(.internal, "etcdserver: the log entry of this request could not be applied: \(reason)")
+    }
     public static let requestTooLarge = EtcdError(.invalidArgument, "etcdserver: request is too large")
 
     // MVCC.

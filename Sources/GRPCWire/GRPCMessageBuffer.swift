@@ -56,9 +56,23 @@ public struct GRPCMessageBuffer: SwiftProtobufContiguousBytes {
         return bytes.buffer
     }
 
+    /// How deeply messages may nest in a received request. Go's protobuf allows 10,000;
+    /// SwiftProtobuf's default of 100 would refuse an etcd txn nested 50 levels deep, which
+    /// etcd accepts. Each txn level is two messages (RequestOp, TxnRequest), so this admits
+    /// txns nested about 250 levels deep while keeping decode recursion well inside a
+    /// thread's stack.
+    public static let maxMessageDepth = 512
+
+    /// The options every received message is decoded with.
+    public static let decodingOptions: BinaryDecodingOptions = {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = maxMessageDepth
+        return options
+    }()
+
     /// Decodes a received message body.
     @inlinable
     public static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from body: ByteBuffer) throws -> M {
-        try M(serializedBytes: GRPCMessageBuffer(received: body))
+        try M(serializedBytes: GRPCMessageBuffer(received: body), options: decodingOptions)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCWire
 import NIOCore
 import SwiftProtobuf
 
@@ -14,6 +15,7 @@ enum GatewayJSON {
     static let decoding: JSONDecodingOptions = {
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = true
+        options.messageDepthLimit = GRPCMessageBuffer.maxMessageDepth
         return options
     }()
 

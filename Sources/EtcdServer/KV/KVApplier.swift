@@ -16,9 +16,10 @@ struct KVApplier: Sendable {
         let filtered = request.minModRevision != 0 || request.maxModRevision != 0
             || request.minCreateRevision != 0 || request.maxCreateRevision != 0
         // Sorting and filtering need every match; otherwise one extra key tells `more`.
+        // A limit of Int64.max has no room for the extra key; it cannot be reached anyway.
         var limit = Int(request.limit)
         if request.sortOrder != .none || filtered { limit = 0 }
-        if limit > 0 { limit += 1 }
+        if limit > 0 && limit < Int.max { limit += 1 }
 
         let result: RangeResult
         do {
@@ -128,10 +129,10 @@ struct KVApplier: Sendable {
             case .requestRange(let range):
                 result.response = .responseRange(try self.range(range, in: view))
             case .requestPut(let put):
-                guard let writer else { preconditionFailure("put in a read-only txn") }
+                guard let writer else { throw Self.writeInReadOnlyTxn }
                 result.response = .responsePut(try self.put(put, in: writer))
             case .requestDeleteRange(let delete):
-                guard let writer else { preconditionFailure("delete in a read-only txn") }
+                guard let writer else { throw Self.writeInReadOnlyTxn }
                 result.response = .responseDeleteRange(try deleteRange(delete, in: writer))
             case .requestTxn(let nested):
                 var nestedResponse = try execute(nested, path: path, cursor: &cursor, view: view, writer: writer)
@@ -145,6 +146,10 @@ struct KVApplier: Sendable {
         }
         return response
     }
+
+    /// `isReadOnly` sends a txn down the read path only when it has no writes, so this is
+    /// a bug if it is ever seen; it is an answer rather than a trap all the same.
+    private static let writeInReadOnlyTxn = EtcdError(.internal, "etcdserver: a write reached a read-only txn")
 
     /// The ops a txn will run, depth first along its decided branches.
     private func chosenOps(_ request: Etcdserverpb_TxnRequest, path: TxnPath, cursor: inout Int) -> [Etcdserverpb_RequestOp] {

@@ -6,6 +6,9 @@ import Foundation
 enum RequestValidation {
     static func check(_ request: Etcdserverpb_RangeRequest) throws(EtcdError) {
         if request.key.isEmpty { throw .emptyKey }
+        // etcd 3.5+ refuses sort values it does not know (3.4 crashed on an unknown target).
+        if case .UNRECOGNIZED = request.sortOrder { throw .invalidSortOption }
+        if case .UNRECOGNIZED = request.sortTarget { throw .invalidSortOption }
     }
 
     static func check(_ request: Etcdserverpb_PutRequest) throws(EtcdError) {

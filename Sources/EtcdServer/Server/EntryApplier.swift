@@ -63,8 +63,7 @@ final class EntryApplier {
         var last = appliedIndex
         for entry in entries {
             let fresh = entry.index > appliedIndex
-            if entry.type != .normal {
-                let change = try ConfChange(decoding: entry.data)
+            if entry.type != .normal, let change = try decodeConfChange(entry, fresh: fresh) {
                 if fresh {
                     let result = try applyMembershipChange(change, at: entry.index)
                     if change.id != 0 { results.append((change.id, result)) }
@@ -78,9 +77,20 @@ final class EntryApplier {
             precondition(entry.index == last + 1, "apply: entry \(entry.index) does not follow \(last)")
             last = entry.index
             if entry.type == .normal && !entry.data.isEmpty {
-                let request = try Swetcdpb_InternalRequest(serializedBytes: entry.data)
-                let result = try applyRequest(request)
-                if request.header.id != 0 { results.append((request.header.id, result)) }
+                switch LogEntryDecoding.request(entry.data) {
+                case .success(let request):
+                    let result = try applyRequest(request)
+                    if request.header.id != 0 { results.append((request.header.id, result)) }
+                case .failure(let undecodable):
+                    // Every member decodes the same bytes the same way, so every member
+                    // skips this entry and the proposer's client gets the reason.
+                    logger.error(
+                        "skipped a log entry that does not decode",
+                        metadata: ["index": "\(entry.index)", "error": "\(undecodable.reason)"])
+                    if undecodable.requestID != 0 {
+                        results.append((undecodable.requestID, .failure(.undecodableEntry(undecodable.reason))))
+                    }
+                }
             }
         }
         guard last > appliedIndex else { return }
@@ -176,6 +186,24 @@ final class EntryApplier {
             return .success(try body(txn))
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// The membership change in a conf-change entry, or nil when its bytes do not decode:
+    /// such an entry is refused (and remembered as refused) instead of stopping the member.
+    private func decodeConfChange(_ entry: Entry, fresh: Bool) throws -> ConfChange? {
+        do {
+            let change = try ConfChange(decoding: entry.data)
+            if !change.context.isEmpty {
+                _ = try Swetcdpb_StoredMember(serializedBytes: change.context, options: LogEntryDecoding.options)
+            }
+            return change
+        } catch {
+            if fresh {
+                try backend.batch.put(.meta, Self.rejectedConfChangeKey(entry.index), Array("rejected".utf8))
+                logger.error("refused a membership change that does not decode", metadata: ["index": "\(entry.index)", "error": "\(error)"])
+            }
+            return nil
         }
     }
 
