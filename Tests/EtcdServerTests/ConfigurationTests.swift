@@ -71,4 +71,30 @@ import Testing
         #expect(throws: ConfigError.self) { try ServiceURL("http://host", flag: "x") }
         #expect(throws: ConfigError.self) { try ServiceURL("unix://x:1", flag: "x") }
     }
+
+    /// Until swetcd speaks TLS, an https listener would quietly serve plaintext; etcd refuses
+    /// one without certificates, with these words.
+    @Test func httpsListenersAreRefusedWithEtcdsErrors() throws {
+        #expect(throws: ConfigError(
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme")) {
+            try config(["--listen-client-urls", "https://127.0.0.1:2379", "--advertise-client-urls", "https://127.0.0.1:2379"])
+        }
+        #expect(throws: ConfigError(
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2381 with HTTPS scheme")) {
+            try config(["--listen-client-http-urls", "https://127.0.0.1:2381"])
+        }
+        #expect(throws: ConfigError("cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented")) {
+            try config(["--listen-peer-urls", "https://127.0.0.1:2380"])
+        }
+        // Advertising https is not listening on it; etcd accepts it too.
+        _ = try config(["--advertise-client-urls", "https://127.0.0.1:2379"])
+    }
+
+    /// Numeric flags take any uint64, as Go's do; the largest used to trap on conversion.
+    @Test func theLargestNumericFlagsDoNotTrap() throws {
+        let max = String(UInt64.max)
+        let parsed = try config(["--max-txn-ops", max, "--max-request-bytes", max, "--max-snapshots", max, "--max-wals", max])
+        #expect(parsed.maxTxnOps == Int.max && parsed.maxRequestBytes == Int.max)
+        #expect(throws: ConfigError.self) { try config(["--heartbeat-interval", max]) }
+    }
 }

@@ -85,7 +85,7 @@ public struct ServerConfig: Sendable {
         let election = try values.unsigned("election-timeout")
         guard heartbeat > 0 else { throw ConfigError("--heartbeat-interval must be >0 (set to \(heartbeat)ms)") }
         guard election > 0 else { throw ConfigError("--election-timeout must be >0 (set to \(election)ms)") }
-        guard 5 * heartbeat <= election else {
+        guard heartbeat <= election / 5 else {
             throw ConfigError("--election-timeout[\(election)ms] should be at least as 5 times as --heartbeat-interval[\(heartbeat)ms]")
         }
         guard election <= 50000 else {
@@ -95,12 +95,12 @@ public struct ServerConfig: Sendable {
         electionTimeout = .milliseconds(Int64(election))
         snapshotCount = try values.unsigned("snapshot-count")
         snapshotCatchUpEntries = try values.unsigned("experimental-snapshot-catchup-entries")
-        maxSnapshots = Int(try values.unsigned("max-snapshots"))
-        maxWALs = Int(try values.unsigned("max-wals"))
+        maxSnapshots = Int(clamping: try values.unsigned("max-snapshots"))
+        maxWALs = Int(clamping: try values.unsigned("max-wals"))
         preVote = values.bool("pre-vote")
         strictReconfigCheck = values.bool("strict-reconfig-check")
-        maxTxnOps = Int(try values.unsigned("max-txn-ops"))
-        maxRequestBytes = Int(try values.unsigned("max-request-bytes"))
+        maxTxnOps = Int(clamping: try values.unsigned("max-txn-ops"))
+        maxRequestBytes = Int(clamping: try values.unsigned("max-request-bytes"))
         watchProgressNotifyInterval = try GoDuration.parse(
             values.string("experimental-watch-progress-notify-interval"), flag: "experimental-watch-progress-notify-interval")
         logLevel = values.string("log-level")
@@ -108,6 +108,7 @@ public struct ServerConfig: Sendable {
             throw ConfigError("unknown log level \"\(logLevel)\" (--log-level takes debug, info, warn, error, panic or fatal)")
         }
         if listenClientURLs.isEmpty { throw ConfigError("--listen-client-urls must name at least one URL") }
+        try Self.refuseHTTPSWithoutTLS(clientURLs: listenClientURLs + listenClientHTTPURLs, peerURLs: listenPeerURLs)
         if values.isSet("listen-client-urls") && !values.isSet("advertise-client-urls") {
             throw ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly")
         }
@@ -126,6 +127,17 @@ public struct ServerConfig: Sendable {
         if Set(ownURLs.map(\.text)) != Set(initialAdvertisePeerURLs.map(\.text)) {
             throw ConfigError(
                 "--initial-cluster has \(name)=\(ownURLs.map(\.text).sorted().joined(separator: ",")) but missing from --initial-advertise-peer-urls=\(initialAdvertisePeerURLs.map(\.text).joined(separator: ","))")
+        }
+    }
+
+    /// swetcd has no TLS yet, so an https listener would be served as plaintext: refused
+    /// with the errors etcd gives when the certificate flags are missing.
+    static func refuseHTTPSWithoutTLS(clientURLs: [ServiceURL], peerURLs: [ServiceURL]) throws {
+        if let url = clientURLs.first(where: { $0.scheme == "https" }) {
+            throw ConfigError("TLS key/cert (--cert-file, --key-file) must be provided for client url \(url.text) with HTTPS scheme")
+        }
+        if let url = peerURLs.first(where: { $0.scheme == "https" }) {
+            throw ConfigError("cannot listen on TLS for \(url.hostPort): KeyFile and CertFile are not presented")
         }
     }
 
