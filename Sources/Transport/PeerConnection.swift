@@ -284,7 +284,10 @@ final class PeerConnection: Sendable {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         var authority = String(url[schemeEnd.upperBound...])
         if authority.hasSuffix("/") { authority.removeLast() }
-        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) else {
+        // MemberAdd takes any numeric port, as etcd does; one past 65535 is an unreachable peer.
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
             return nil
         }
         var host = String(authority[..<colon])

@@ -20,12 +20,7 @@ extension EtcdServer {
 
     public func memberAdd(_ request: Etcdserverpb_MemberAddRequest) async throws(EtcdError) -> Etcdserverpb_MemberAddResponse {
         try requireVoter()
-        let urls: [String]
-        do {
-            urls = try request.peerUrls.map { try ServiceURL($0, flag: "peerURLs").text }
-        } catch {
-            throw .memberBadURLs
-        }
+        let urls = try Self.memberURLs(request.peerUrls)
         guard !urls.isEmpty else { throw .memberBadURLs }
         // Like etcd: an added member's ID covers its URLs and the time of adding.
         let id = MemberIdentity.memberID(peerURLs: urls, clusterToken: "", addedAt: Int64(Date().timeIntervalSince1970))
@@ -60,12 +55,7 @@ extension EtcdServer {
 
     public func memberUpdate(_ request: Etcdserverpb_MemberUpdateRequest) async throws(EtcdError) -> Etcdserverpb_MemberUpdateResponse {
         try requireVoter()
-        let urls: [String]
-        do {
-            urls = try request.peerUrls.map { try ServiceURL($0, flag: "peerURLs").text }
-        } catch {
-            throw .memberBadURLs
-        }
+        let urls = try Self.memberURLs(request.peerUrls)
         var context = Swetcdpb_StoredMember()
         context.id = request.id
         context.peerUrls = urls
@@ -127,6 +117,16 @@ extension EtcdServer {
         _ = try await wait(for: change.id) { raft.inbox.add(.confChange(id: change.id, change)) }
     }
 
+    /// The peer URLs of a MemberAdd or MemberUpdate, refused as etcd refuses them.
+    private static func memberURLs(_ texts: [String]) throws(EtcdError) -> [String] {
+        var urls: [String] = []
+        for text in texts {
+            guard let url = MemberURL.validated(text) else { throw .memberBadURLs }
+            urls.append(url)
+        }
+        return urls
+    }
+
     private func membershipHeader() -> Etcdserverpb_ResponseHeader {
         var header = header()
         header.revision = 0
@@ -141,8 +141,12 @@ extension EtcdServer {
     /// etcd's strict reconfiguration check for a new voter: the started voters must still be a
     /// quorum of the larger cluster.
     private func enoughStartedToAddVoter() -> Bool {
-        let voters = membership.members.filter { !$0.isLearner }.count
-        return startedVoters().count >= (voters + 1) / 2 + 1
+        let votersAfterAdd = membership.members.filter { !$0.isLearner }.count + 1
+        let started = startedVoters().count
+        // etcd's exception: a lone member may take a second voter (how a cluster restored
+        // from a backup grows again), though the new one is not started yet.
+        if started == 1 && votersAfterAdd == 2 { return true }
+        return started >= votersAfterAdd / 2 + 1
     }
 
     /// ...and for removing a voter: the remaining started voters must be a quorum.
