@@ -142,6 +142,9 @@ public final class KVStore: @unchecked Sendable {
     /// Number of live and deleted-but-uncompacted keys in the index.
     public var indexedKeyCount: Int { index.keyCount }
 
+    /// How many keys exist at the current revision (deleted ones not counted).
+    public var liveKeyCount: Int { index.liveKeyCount }
+
     /// Runs `body` with a read view of the newest committed revision.
     public func read<T>(_ body: (ReadView) throws -> T) throws -> T {
         commitGate.waitForAnsweredWrites()

@@ -34,6 +34,9 @@ struct KeyIndex {
     /// True when nothing is left of the key (only an empty generation).
     var isEmpty: Bool { generations.count == 1 && generations[0].isEmpty }
 
+    /// True when the key does not exist now: new, or deleted and not written since.
+    var isDeleted: Bool { generations[generations.count - 1].isEmpty }
+
     /// Records a write of the key at `revision`, which must be newer than any before.
     mutating func put(_ revision: Revision) {
         precondition(revision > modified, "key index: put at \(revision) is not after \(modified)")

@@ -30,11 +30,15 @@ public enum KeyRange: Sendable, Equatable {
 /// The in-memory index of every key's revision history, ordered by key (etcd's treeIndex).
 /// Thread-safe: lookups share a read lock; changes from the apply loop take the write lock.
 final class KeyIndexTree: @unchecked Sendable {
-    // @unchecked: all access to `indexes` goes through `lock`.
+    // @unchecked: all access to `indexes` and `liveKeys` goes through `lock`.
     private var indexes = SortedKeyIndexes()
+    private var liveKeys = 0
     private let lock = ReadWriteLock()
 
     var keyCount: Int { lock.withReadLock { indexes.count } }
+
+    /// Keys that exist now (not deleted), etcd's `etcd_debugging_mvcc_keys_total`.
+    var liveKeyCount: Int { lock.withReadLock { liveKeys } }
 
     func get(_ key: [UInt8], atRev: Int64) -> (modified: Revision, created: Revision, version: Int64)? {
         lock.withReadLock {
@@ -106,6 +110,7 @@ final class KeyIndexTree: @unchecked Sendable {
     func put(_ key: [UInt8], _ revision: Revision) -> (created: Revision, version: Int64) {
         lock.withWriteLock {
             let position = indexes.findOrInsert(key).position
+            if indexes[position].isDeleted { liveKeys += 1 }
             indexes[position].put(revision)
             return indexes[position].current
         }
@@ -115,14 +120,18 @@ final class KeyIndexTree: @unchecked Sendable {
     @discardableResult
     func tombstone(_ key: [UInt8], _ revision: Revision) -> Bool {
         lock.withWriteLock {
-            guard let position = indexes.find(key) else { return false }
-            return indexes[position].tombstone(revision)
+            guard let position = indexes.find(key), indexes[position].tombstone(revision) else { return false }
+            liveKeys -= 1
+            return true
         }
     }
 
     /// Forgets every key (before reloading a replaced backend).
     func removeAll() {
-        lock.withWriteLock { indexes = SortedKeyIndexes() }
+        lock.withWriteLock {
+            indexes = SortedKeyIndexes()
+            liveKeys = 0
+        }
     }
 
     /// Replays one stored revision of `key` while loading the backend: the first one seen
@@ -131,6 +140,7 @@ final class KeyIndexTree: @unchecked Sendable {
     func replay(_ key: [UInt8], modified: Revision, created: Revision, version: Int64) {
         lock.withWriteLock {
             let (position, inserted) = indexes.findOrInsert(key)
+            if indexes[position].isDeleted { liveKeys += 1 }
             if inserted {
                 indexes[position].restore(created: created, modified: modified, version: version)
             } else {

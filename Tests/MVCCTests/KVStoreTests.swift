@@ -112,6 +112,25 @@ import Testing
         #expect(store.indexedKeyCount == 1)
     }
 
+    /// etcd_debugging_mvcc_keys_total counts keys that exist: it went up on put but never
+    /// down on delete, as it counted every key with history.
+    @Test func liveKeysGoDownOnDeleteAndSurviveReload() throws {
+        let path = Self.temporaryPath()
+        let store = try KVStore(backend: Backend(path: path))
+        try write(store) { try $0.put(key: data("a"), value: data("1"), lease: 0) }
+        try write(store) { try $0.put(key: data("b"), value: data("1"), lease: 0) }
+        try write(store) { try $0.put(key: data("a"), value: data("2"), lease: 0) }
+        #expect(store.liveKeyCount == 2)
+        try write(store) { _ = try $0.deleteRange(.single(Array("a".utf8))) }
+        try write(store) { _ = try $0.deleteRange(.single(Array("a".utf8))) }
+        #expect(store.liveKeyCount == 1)
+        try write(store) { try $0.put(key: data("a"), value: data("3"), lease: 0) }
+        try write(store) { _ = try $0.deleteRange(.single(Array("b".utf8))) }
+        #expect(store.liveKeyCount == 1)
+        try store.reload()
+        #expect(store.liveKeyCount == 1)
+    }
+
     @Test func restartRebuildsIndexAndRevisions() throws {
         let path = Self.temporaryPath()
         do {

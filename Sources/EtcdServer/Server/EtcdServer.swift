@@ -146,7 +146,7 @@ public final class EtcdServer: Sendable {
     public func refreshMetrics() {
         if let size = try? backend.size() { metrics.dbTotalSize.record(size) }
         if let inUse = try? backend.sizeInUse() { metrics.dbSizeInUse.record(inUse) }
-        metrics.keys.record(store.indexedKeyCount)
+        metrics.keys.record(store.liveKeyCount)
         metrics.watchers.record(store.watchable.watcherCount)
         metrics.proposalsPending.record(waits.count)
     }
