@@ -39,36 +39,32 @@ public struct ClientServer: Sendable {
         return routes
     }
 
-    /// Binds every listen URL, logs etcd's readiness milestone, then serves until the task is
-    /// cancelled or a listener fails.
-    public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
-        let config = server.config
+    /// Waits until the member is ready (published to the cluster, as etcd does), then serves
+    /// the already listening `listeners` until the task is cancelled or a listener fails.
+    public func run(on listeners: ClientListeners, onReady: @escaping @Sendable () -> Void = {}) async throws {
         // Like etcd: a request may be max-request-bytes plus gRPC's own overhead (512 KiB).
-        let maxMessageBytes = config.maxRequestBytes + 512 * 1024
+        let maxMessageBytes = server.config.maxRequestBytes + 512 * 1024
         let connections = OpenConnections()
-        var listeners: [any Channel] = []
+        var serving: [any Channel] = []
         do {
-            for url in config.listenClientURLs {
-                listeners.append(
-                    try await bind(
-                        host: url.host, port: url.port, grpc: true, http: config.listenClientHTTPURLs.isEmpty,
-                        maxMessageBytes: maxMessageBytes, connections: connections))
-                logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(url.hostPort)"])
-            }
-            for url in config.listenClientHTTPURLs {
-                listeners.append(
-                    try await bind(
-                        host: url.host, port: url.port, grpc: false, http: true,
-                        maxMessageBytes: maxMessageBytes, connections: connections))
-                logger.info("serving HTTP client traffic", metadata: ["address": "\(url.hostPort)"])
+            try await server.waitUntilReady()
+            for socket in listeners.sockets {
+                serving.append(
+                    try await serve(socket.descriptor, grpc: socket.grpc, http: socket.http, maxMessageBytes: maxMessageBytes, connections: connections))
+                if socket.grpc {
+                    logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(socket.url.hostPort)"])
+                } else {
+                    logger.info("serving HTTP client traffic", metadata: ["address": "\(socket.url.hostPort)"])
+                }
             }
         } catch {
-            for listener in listeners { listener.close(promise: nil) }
-            throw ConfigError("could not listen on client URLs: \(error)")
+            for channel in serving { channel.close(promise: nil) }
+            listeners.closeAll(after: serving.count)
+            throw error
         }
         logger.info("ready to serve client requests")
         onReady()
-        let bound = listeners
+        let bound = serving
         try await withTaskCancellationHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 for listener in bound {
@@ -81,15 +77,14 @@ public struct ClientServer: Sendable {
         }
     }
 
-    private func bind(
-        host: String, port: Int, grpc: Bool, http: Bool, maxMessageBytes: Int, connections: OpenConnections
+    private func serve(
+        _ descriptor: CInt, grpc: Bool, http: Bool, maxMessageBytes: Int, connections: OpenConnections
     ) async throws -> any Channel {
         let router = self.router
         let routes = self.routes
         let server = self.server
         let refusal: @Sendable () -> GRPCStatus? = { server.leader == 0 ? GRPCStatus(EtcdError.noLeader) : nil }
         return try await ServerBootstrap(group: eventLoopGroup)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -115,6 +110,6 @@ public struct ClientServer: Sendable {
                     try channel.pipeline.syncOperations.addHandlers(handlers)
                 }
             }
-            .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port).get()
+            .withBoundSocket(descriptor).get()
     }
 }

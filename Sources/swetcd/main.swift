@@ -46,6 +46,17 @@ let logger = Logger(label: "swetcd")
 for variable in values.unrecognizedEnvironment {
     logger.warning("unrecognized environment variable", metadata: ["environment-variable": "\(variable)"])
 }
+// Like etcd: the client listeners are bound before the member starts (and served once it
+// is ready), so a connection made as soon as the member logs anything waits, not fails.
+logger.info("configuring client listeners", metadata: ["listen-client-urls": "\(config.listenClientURLs.map(\.text))"])
+let listeners: ClientListeners
+do {
+    listeners = try ClientListeners.open(config)
+} catch {
+    logger.critical("failed to start etcd server", metadata: ["error": "\(error)"])
+    FileHandle.standardError.write(Data("swetcd: \(error)\n".utf8))
+    exit(1)
+}
 logger.info(
     "starting an etcd server",
     metadata: [
@@ -86,10 +97,9 @@ let signalSources = [SIGINT, SIGTERM].map { number in
 
 do {
     // Clients are served once the member published itself to the cluster, as in etcd.
-    try await server.waitUntilReady()
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-            try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run()
+            try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run(on: listeners)
         }
         group.addTask {
             // A member removed from the cluster stops itself; the process goes with it.
