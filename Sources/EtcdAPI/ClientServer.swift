@@ -43,8 +43,7 @@ public struct ClientServer: Sendable {
     /// cancelled or a listener fails.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         let config = server.config
-        // Like etcd: a request may be max-request-bytes plus gRPC's own overhead (512 KiB).
-        let maxMessageBytes = config.maxRequestBytes + 512 * 1024
+        let limits = HTTPLimits(maxMessageBytes: config.maxReceivedMessageBytes)
         let connections = OpenConnections()
         var listeners: [any Channel] = []
         do {
@@ -52,14 +51,14 @@ public struct ClientServer: Sendable {
                 listeners.append(
                     try await bind(
                         host: url.host, port: url.port, grpc: true, http: config.listenClientHTTPURLs.isEmpty,
-                        maxMessageBytes: maxMessageBytes, connections: connections))
+                        limits: limits, connections: connections))
                 logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(url.hostPort)"])
             }
             for url in config.listenClientHTTPURLs {
                 listeners.append(
                     try await bind(
                         host: url.host, port: url.port, grpc: false, http: true,
-                        maxMessageBytes: maxMessageBytes, connections: connections))
+                        limits: limits, connections: connections))
                 logger.info("serving HTTP client traffic", metadata: ["address": "\(url.hostPort)"])
             }
         } catch {
@@ -82,11 +81,12 @@ public struct ClientServer: Sendable {
     }
 
     private func bind(
-        host: String, port: Int, grpc: Bool, http: Bool, maxMessageBytes: Int, connections: OpenConnections
+        host: String, port: Int, grpc: Bool, http: Bool, limits: HTTPLimits, connections: OpenConnections
     ) async throws -> any Channel {
         let router = self.router
         let routes = self.routes
         let server = self.server
+        let maxConcurrentStreams = server.config.maxConcurrentStreams
         let refusal: @Sendable () -> GRPCStatus? = { server.leader == 0 ? GRPCStatus(EtcdError.noLeader) : nil }
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -96,19 +96,23 @@ public struct ClientServer: Sendable {
                     connections.add(channel)
                     let makeGRPC: () -> [any ChannelHandler] = {
                         GRPCServerConnection.handlers(
-                            on: channel, routes: routes, maxMessageBytes: maxMessageBytes, refusesLeaderRequiringCalls: refusal)
+                            on: channel, routes: routes, maxMessageBytes: limits.maxMessageBytes,
+                            maxConcurrentStreams: maxConcurrentStreams, refusesLeaderRequiringCalls: refusal)
                     }
                     let makeHTTP: () -> [any ChannelHandler] = {
                         [
                             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
                             HTTPResponseEncoder(),
                             HTTPServerPipelineHandler(),
-                            HTTPConnectionHandler(router: router, maxBodyBytes: maxMessageBytes),
+                            HTTPConnectionHandler(limits: limits, answer: router.respond),
                         ]
                     }
                     let handlers: [any ChannelHandler]
                     switch (grpc, http) {
-                    case (true, true): handlers = [ProtocolSniffer(makeHTTP2Handlers: makeGRPC, makeHTTP1Handlers: makeHTTP)]
+                    case (true, true):
+                        handlers = [
+                            ProtocolSniffer(timeout: limits.idleTimeout, makeHTTP2Handlers: makeGRPC, makeHTTP1Handlers: makeHTTP)
+                        ]
                     case (true, false): handlers = makeGRPC()
                     case (false, _): handlers = makeHTTP()
                     }

@@ -30,6 +30,15 @@ import Testing
         #expect(parsed.maxRequestBytes == 99)
     }
 
+    /// etcd's flag and variable; unset, swetcd stays bounded instead of etcd's math.MaxUint32.
+    @Test func maxConcurrentStreamsIsBoundedUnlessSet() throws {
+        #expect(try config([]).maxConcurrentStreams == ServerConfig.defaultMaxConcurrentStreams)
+        #expect(try config(["--max-concurrent-streams", "10"]).maxConcurrentStreams == 10)
+        #expect(try config([], environment: ["ETCD_MAX_CONCURRENT_STREAMS": "4294967295"]).maxConcurrentStreams == 4_294_967_295)
+        let error = #expect(throws: ConfigError.self) { try config(["--max-concurrent-streams", "4294967296"]) }
+        #expect(error?.message.contains("--max-concurrent-streams=4294967296") == true)
+    }
+
     @Test func dataDirDefaultsToNameDotEtcd() throws {
         #expect(try config(["--name", "infra1"]).dataDirectory == "infra1.etcd")
     }
