@@ -21,21 +21,6 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     /// Connection window granted after the client's SETTINGS; topped up when half is used.
     static let connectionWindow = 1 << 30
 
-    /// Concurrent streams a client may open on one connection unless told otherwise: the
-    /// limit swift-nio-http2 enforces when SETTINGS name none, now advertised so clients queue
-    /// calls instead of having the connection torn down for the 101st.
-    public static let defaultMaxConcurrentStreams = 100
-
-    /// The SETTINGS the server side of the connection starts with. HTTP/2 has the client
-    /// honour `maxConcurrentStreams` once it saw them; one that opens more loses the connection.
-    public static func initialSettings(maxConcurrentStreams: Int = defaultMaxConcurrentStreams) -> HTTP2Settings {
-        [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
-            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
-        ]
-    }
-
     /// One call in flight. Event-loop confined, like the handler.
     private final class Call {
         let handler: GRPCRoutes.Handler
@@ -80,20 +65,6 @@ public final class GRPCServerConnection: ChannelInboundHandler {
         self.routes = routes
         self.maxMessageBytes = maxMessageBytes
         self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
-    }
-
-    /// The handlers that serve gRPC on a new connection: HTTP/2 framing, then the server.
-    public static func handlers(
-        on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
-        maxConcurrentStreams: Int = defaultMaxConcurrentStreams,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil }
-    ) -> [any ChannelHandler] {
-        [
-            NIOHTTP2Handler(mode: .server, initialSettings: initialSettings(maxConcurrentStreams: maxConcurrentStreams)),
-            GRPCServerConnection(
-                eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls),
-        ]
     }
 
     // MARK: Channel events
