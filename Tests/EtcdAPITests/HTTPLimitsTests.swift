@@ -141,4 +141,17 @@ import Testing
         let answer = try await harness.received(until: "bytes\n")
         #expect(answer.contains("got \(limits.maxBodyBytes) bytes"), "\(answer)")
     }
+
+    /// A connection that never sends the bytes telling gRPC from HTTP/1.1 is closed too.
+    @Test func silentConnectionIsClosedBeforeItsProtocolIsKnown() async throws {
+        let channel = NIOAsyncTestingChannel()
+        try await channel.pipeline.addHandler(
+            ProtocolSniffer(timeout: .seconds(120), makeHTTP2Handlers: { [] }, makeHTTP1Handlers: { [] }))
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 2379)).get()
+        try await channel.writeInbound(ByteBuffer(string: "PRI * HTTP/2.0\r\n"))  // a prefix of the preface
+        await channel.testingEventLoop.advanceTime(by: .seconds(119))
+        #expect(channel.isActive)
+        await channel.testingEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+    }
 }
