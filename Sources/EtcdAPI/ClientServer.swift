@@ -42,15 +42,14 @@ public struct ClientServer: Sendable {
     /// Waits until the member is ready (published to the cluster, as etcd does), then serves
     /// the already listening `listeners` until the task is cancelled or a listener fails.
     public func run(on listeners: ClientListeners, onReady: @escaping @Sendable () -> Void = {}) async throws {
-        // Like etcd: a request may be max-request-bytes plus gRPC's own overhead (512 KiB).
-        let maxMessageBytes = server.config.maxRequestBytes + 512 * 1024
+        let limits = HTTPLimits(maxMessageBytes: server.config.maxReceivedMessageBytes)
         let connections = OpenConnections()
         var serving: [any Channel] = []
         do {
             try await server.waitUntilReady()
             for socket in listeners.sockets {
                 serving.append(
-                    try await serve(socket.descriptor, grpc: socket.grpc, http: socket.http, maxMessageBytes: maxMessageBytes, connections: connections))
+                    try await serve(socket.descriptor, grpc: socket.grpc, http: socket.http, limits: limits, connections: connections))
                 if socket.grpc {
                     logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(socket.url.hostPort)"])
                 } else {
@@ -78,11 +77,12 @@ public struct ClientServer: Sendable {
     }
 
     private func serve(
-        _ descriptor: CInt, grpc: Bool, http: Bool, maxMessageBytes: Int, connections: OpenConnections
+        _ descriptor: CInt, grpc: Bool, http: Bool, limits: HTTPLimits, connections: OpenConnections
     ) async throws -> any Channel {
         let router = self.router
         let routes = self.routes
         let server = self.server
+        let maxConcurrentStreams = server.config.maxConcurrentStreams
         let refusal: @Sendable () -> GRPCStatus? = { server.leader == 0 ? GRPCStatus(EtcdError.noLeader) : nil }
         return try await ServerBootstrap(group: eventLoopGroup)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -91,19 +91,23 @@ public struct ClientServer: Sendable {
                     connections.add(channel)
                     let makeGRPC: () -> [any ChannelHandler] = {
                         GRPCServerConnection.handlers(
-                            on: channel, routes: routes, maxMessageBytes: maxMessageBytes, refusesLeaderRequiringCalls: refusal)
+                            on: channel, routes: routes, maxMessageBytes: limits.maxMessageBytes,
+                            maxConcurrentStreams: maxConcurrentStreams, refusesLeaderRequiringCalls: refusal)
                     }
                     let makeHTTP: () -> [any ChannelHandler] = {
                         [
                             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)),
                             HTTPResponseEncoder(),
                             HTTPServerPipelineHandler(),
-                            HTTPConnectionHandler(router: router, maxBodyBytes: maxMessageBytes),
+                            HTTPConnectionHandler(limits: limits, answer: router.respond),
                         ]
                     }
                     let handlers: [any ChannelHandler]
                     switch (grpc, http) {
-                    case (true, true): handlers = [ProtocolSniffer(makeHTTP2Handlers: makeGRPC, makeHTTP1Handlers: makeHTTP)]
+                    case (true, true):
+                        handlers = [
+                            ProtocolSniffer(timeout: limits.idleTimeout, makeHTTP2Handlers: makeGRPC, makeHTTP1Handlers: makeHTTP)
+                        ]
                     case (true, false): handlers = makeGRPC()
                     case (false, _): handlers = makeHTTP()
                     }

@@ -109,6 +109,38 @@ struct RecordScanner {
         return nil
     }
 
+    /// Whether `damage` to the record at `start` can be a write that was interrupted, as
+    /// opposed to a record that was written whole and changed afterwards. Disks write a
+    /// 512-byte sector at a time and the log is appended into zeroed space, so a torn record
+    /// either runs past the end of the file or has a sector-sized piece that is still all
+    /// zero; a record with every piece written but a bad checksum is corruption (etcd's
+    /// `isTornEntry` draws the same line).
+    func isTornWrite(_ damage: RecordDamage, at start: Int) -> Bool {
+        switch damage {
+        case .truncatedHeader, .truncatedPayload, .dataAfterEnd:
+            return true
+        case .badLength:
+            return false
+        case .badHeaderChecksum:
+            // The length can't be trusted: only the header's own sectors can be checked.
+            return hasUnwrittenSector(start..<(start + RecordLayout.headerSize))
+        case .badPayloadChecksum:
+            return hasUnwrittenSector(start..<(start + Int(bytes.u32(at: start))))
+        }
+    }
+
+    /// Whether a piece of `range` between two sector boundaries (or the range's ends) is all zero.
+    private func hasUnwrittenSector(_ range: Range<Int>) -> Bool {
+        var pieceStart = range.lowerBound
+        while pieceStart < range.upperBound {
+            let boundary = (pieceStart / RecordLayout.sectorSize + 1) * RecordLayout.sectorSize
+            let pieceEnd = min(boundary, range.upperBound)
+            if bytes[pieceStart..<pieceEnd].allSatisfy({ $0 == 0 }) { return true }
+            pieceStart = pieceEnd
+        }
+        return false
+    }
+
     /// The offset of the last non-zero byte at or after `from`, or nil if there is none.
     func lastNonZero(from: Int) -> Int? {
         var position = bytes.count

@@ -32,6 +32,8 @@ enum RecordType: UInt8 {
 enum RecordLayout {
     static let headerSize = 16
     static let alignment = 8
+    /// The unit a disk writes atomically (the smallest in use); a torn write loses whole sectors.
+    static let sectorSize = 512
     /// Upper bound for one record; protects the reader against absurd lengths.
     static let maxFrameLength = Int(UInt32.max)
 

@@ -60,8 +60,8 @@ struct Replay {
     }
 
     /// Reads one segment whose bytes are in memory. Damage in a segment that is not the last
-    /// one, or damage followed by valid records, is corruption; damage with nothing valid
-    /// after it at the end of the last segment is a torn write.
+    /// one, damage followed by valid records, or damage to a record that was written whole is
+    /// corruption; an interrupted write at the end of the last segment is a torn write.
     mutating func read(
         _ bytes: UnsafeRawBufferPointer, name: SegmentName, path: String, isLast: Bool
     ) throws -> SegmentEnd {
@@ -80,6 +80,11 @@ struct Replay {
                 }
                 if let valid = scanner.firstValidRecord(from: resumeAt) {
                     throw WALError.corruptRecord(file: path, offset: offset, reason: "\(damage), followed by a valid record at offset \(valid)")
+                }
+                guard scanner.isTornWrite(damage, at: offset) else {
+                    throw WALError.corruptRecord(
+                        file: path, offset: offset,
+                        reason: "crc mismatch: \(damage) in the last record, which was written completely (no sector of it is unwritten)")
                 }
                 let dirtyEnd = scanner.lastNonZero(from: offset).map { $0 + 1 } ?? offset
                 return SegmentEnd(offset: offset, torn: ("\(damage)", dirtyEnd))

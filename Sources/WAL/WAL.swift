@@ -134,9 +134,10 @@ public final class WAL {
     /// Opens the log in `directory` for appending and reads it, starting at the marker of
     /// `snapshot` (nil: the beginning, as written by `create`).
     ///
-    /// A torn record at the very end of the log (an interrupted, never-synced write) is zeroed
-    /// and reported in `WALContents.repairedTail`. Any other damage throws a `WALError` naming
-    /// the file and offset. Throws `WALError.locked` if the log is already open elsewhere.
+    /// A torn record at the very end of the log (an interrupted, never-synced write: the file
+    /// ends inside it, or a sector of it is still zero) is zeroed and reported in
+    /// `WALContents.repairedTail`. Any other damage, including a bad checksum in a last record
+    /// that was written whole, throws a `WALError` naming the file and offset. Throws `WALError.locked` if the log is already open elsewhere.
     public static func open(
         directory: String, snapshot: SnapshotMarker? = nil, segmentSize: Int = WAL.defaultSegmentSize
     ) throws -> (WAL, WALContents) {

@@ -30,6 +30,15 @@ import Testing
         #expect(parsed.maxRequestBytes == 99)
     }
 
+    /// etcd's flag and variable; unset, swetcd stays bounded instead of etcd's math.MaxUint32.
+    @Test func maxConcurrentStreamsIsBoundedUnlessSet() throws {
+        #expect(try config([]).maxConcurrentStreams == ServerConfig.defaultMaxConcurrentStreams)
+        #expect(try config(["--max-concurrent-streams", "10"]).maxConcurrentStreams == 10)
+        #expect(try config([], environment: ["ETCD_MAX_CONCURRENT_STREAMS": "4294967295"]).maxConcurrentStreams == 4_294_967_295)
+        let error = #expect(throws: ConfigError.self) { try config(["--max-concurrent-streams", "4294967296"]) }
+        #expect(error?.message.contains("--max-concurrent-streams=4294967296") == true)
+    }
+
     @Test func dataDirDefaultsToNameDotEtcd() throws {
         #expect(try config(["--name", "infra1"]).dataDirectory == "infra1.etcd")
     }
@@ -94,7 +103,7 @@ import Testing
     @Test func theLargestNumericFlagsDoNotTrap() throws {
         let max = String(UInt64.max)
         let parsed = try config(["--max-txn-ops", max, "--max-request-bytes", max, "--max-snapshots", max, "--max-wals", max])
-        #expect(parsed.maxTxnOps == Int.max && parsed.maxRequestBytes == Int.max)
+        #expect(parsed.maxTxnOps == Int.max && parsed.maxRequestBytes == Int.max && parsed.maxReceivedMessageBytes == Int.max)
         #expect(throws: ConfigError.self) { try config(["--heartbeat-interval", max]) }
     }
 }

@@ -171,7 +171,7 @@ final class WatchSession: Sendable {
             }
             if fragments {
                 // etcd's limit is the request limit plus its gRPC overhead allowance (512 KiB).
-                return Self.fragment(message, limit: server.config.maxRequestBytes + 512 * 1024)
+                return Self.fragment(message, limit: server.config.maxReceivedMessageBytes)
             }
         }
         return [message]

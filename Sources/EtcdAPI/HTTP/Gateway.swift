@@ -23,7 +23,20 @@ struct Gateway: Sendable {
         _: Request.Type, _ call: @escaping @Sendable (EtcdServer, Request) async throws -> Response
     ) -> Route {
         .unary { server, body in
-            GatewayJSON.encode(try await call(server, try GatewayJSON.decode(Request.self, from: body)))
+            let request = try GatewayJSON.decode(Request.self, from: body)
+            try checkSize(of: request, body: body, limit: server.config.maxReceivedMessageBytes)
+            return GatewayJSON.encode(try await call(server, request))
+        }
+    }
+
+    /// etcd's gateway hands requests to its gRPC server, which refuses messages past its
+    /// receive limit. JSON is larger than the message it holds, so a body within the limit
+    /// holds a message within it and is not measured.
+    private static func checkSize(of request: some SwiftProtobuf.Message, body: Substring, limit: Int) throws {
+        guard body.utf8.count > limit else { return }
+        let size = try request.serializedBytes() as [UInt8]
+        if size.count > limit {
+            throw GatewayError.messageTooLarge(size.count, limit: limit)
         }
     }
 

@@ -1,5 +1,6 @@
 import EtcdServer
 import GRPCCore
+import LeanGRPC
 import NIOHTTP1
 
 /// An error as etcd's JSON gateway reports it: the gRPC status in a JSON body, with the
@@ -29,6 +30,11 @@ struct GatewayError: Error {
     /// A request body that is not the JSON of the request message.
     static func badRequest(_ detail: String) -> GatewayError {
         GatewayError(code: .invalidArgument, message: detail)
+    }
+
+    /// A request larger than etcd's gRPC server receives, in grpc-go's words.
+    static func messageTooLarge(_ size: Int, limit: Int) -> GatewayError {
+        GatewayError(code: .resourceExhausted, message: GRPCStatus.messageTooLarge(size, limit: limit).message)
     }
 
     var response: HTTPResponse {

@@ -19,6 +19,9 @@ enum GatewayJSON {
         return options
     }()
 
+    /// Go's encoding/json refuses a text nested deeper than this before decoding any of it.
+    static let maxDepth = 10_000
+
     /// Decodes a request; an empty body is the empty message, as in grpc-gateway.
     static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from text: Substring) throws -> M {
         let trimmed = text.drop { $0.isWhitespace }
@@ -27,6 +30,7 @@ enum GatewayJSON {
             // Go's encoding/json wording, which etcd's gateway passes on.
             throw GatewayError.badRequest("invalid character '\(first)' looking for beginning of value")
         }
+        try checkDepth(trimmed)
         do {
             return try M(jsonString: String(trimmed), options: decoding)
         } catch {
@@ -57,31 +61,43 @@ enum GatewayJSON {
         #"{"result":\#(encode(message))}"# + "\n"
     }
 
+    /// Throws Go's error for the first `{` or `[` nested deeper than `maxDepth` (a decoder
+    /// that recursed that deep could run out of stack).
+    static func checkDepth(_ text: Substring) throws {
+        var scanner = JSONBracketScanner()
+        var depth = 0
+        for byte in text.utf8 {
+            switch scanner.bracket(byte) {
+            case .open?:
+                depth += 1
+                if depth > maxDepth {
+                    throw GatewayError.badRequest("invalid character '\(Character(Unicode.Scalar(byte)))' exceeded max depth")
+                }
+            case .close?: depth -= 1
+            case nil: break
+            }
+        }
+    }
+
     /// The top-level JSON objects of a body, in order (a streaming request may send several).
     static func objects(in body: String) -> [Substring] {
         var objects: [Substring] = []
+        var scanner = JSONBracketScanner()
         var depth = 0
-        var inString = false
-        var escaped = false
         var start: String.Index?
-        for index in body.indices {
-            let character = body[index]
-            if inString {
-                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { inString = false }
-                continue
-            }
-            switch character {
-            case "\"": inString = true
-            case "{":
+        for index in body.utf8.indices {
+            let byte = body.utf8[index]
+            guard let bracket = scanner.bracket(byte), byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") else { continue }
+            switch bracket {
+            case .open:
                 if depth == 0 { start = index }
                 depth += 1
-            case "}":
+            case .close:
                 depth -= 1
                 if depth == 0, let begin = start {
                     objects.append(body[begin...index])
                     start = nil
                 }
-            default: break
             }
         }
         return objects
@@ -102,5 +118,34 @@ enum GatewayJSON {
             }
         }
         return out + "\""
+    }
+}
+
+/// Finds the brackets of a JSON text byte by byte, skipping those inside strings.
+struct JSONBracketScanner {
+    enum Bracket { case open, close }
+
+    private var inString = false
+    private var escaped = false
+
+    /// Whether `byte`, the next of the text, opens or closes an object or array.
+    mutating func bracket(_ byte: UInt8) -> Bracket? {
+        if inString {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            }
+            return nil
+        }
+        switch byte {
+        case UInt8(ascii: "\""): inString = true
+        case UInt8(ascii: "{"), UInt8(ascii: "["): return .open
+        case UInt8(ascii: "}"), UInt8(ascii: "]"): return .close
+        default: break
+        }
+        return nil
     }
 }

@@ -3,7 +3,7 @@ import NIOCore
 /// First handler of every client connection: looks at the first bytes to tell gRPC (the
 /// HTTP/2 connection preface) from plain HTTP/1.1, as etcd serves both on one port.
 /// It installs the handlers for the protocol it sees behind itself, hands them the bytes so
-/// far and removes itself.
+/// far and removes itself. A connection that does not say which within `timeout` is closed.
 final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -13,10 +13,35 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private let makeHTTP2Handlers: () -> [any ChannelHandler]
     private let makeHTTP1Handlers: () -> [any ChannelHandler]
     private var received: ByteBuffer?
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
 
-    init(makeHTTP2Handlers: @escaping () -> [any ChannelHandler], makeHTTP1Handlers: @escaping () -> [any ChannelHandler]) {
+    init(
+        timeout: TimeAmount, makeHTTP2Handlers: @escaping () -> [any ChannelHandler],
+        makeHTTP1Handlers: @escaping () -> [any ChannelHandler]
+    ) {
+        self.timeout = timeout
         self.makeHTTP2Handlers = makeHTTP2Handlers
         self.makeHTTP1Handlers = makeHTTP1Handlers
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+    }
+
+    private func armDeadline(context: ChannelHandlerContext) {
+        guard deadline == nil else { return }
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

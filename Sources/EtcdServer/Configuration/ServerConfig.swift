@@ -14,6 +14,17 @@ public struct ServerConfig: Sendable {
     public var initialClusterStateNew = true
     public var maxTxnOps = 128
     public var maxRequestBytes = 1_572_864
+    /// Largest gRPC request message accepted: `maxRequestBytes` plus 512 KiB of gRPC
+    /// overhead, as etcd sets its gRPC server's `MaxRecvMsgSize`.
+    public var maxReceivedMessageBytes: Int {
+        let (sum, overflow) = maxRequestBytes.addingReportingOverflow(512 * 1024)
+        return overflow ? .max : sum
+    }
+    /// Concurrent HTTP/2 streams per client connection. etcd's default is unlimited
+    /// (math.MaxUint32); swetcd stays bounded unless the flag is given.
+    public var maxConcurrentStreams = ServerConfig.defaultMaxConcurrentStreams
+    /// The effective `--max-concurrent-streams` when the flag is not set.
+    public static let defaultMaxConcurrentStreams = 100
     public var logLevel = "info"
     /// How often watchers that asked for progress notifications get one when idle.
     public var watchProgressNotifyInterval: Duration = .seconds(600)
@@ -58,6 +69,9 @@ public struct ServerConfig: Sendable {
         .init("max-txn-ops", default: "128", usage: "Maximum number of operations permitted in a transaction."),
         .init("max-request-bytes", default: "1572864", usage: "Maximum client request size in bytes the server will accept."),
         .init(
+            "max-concurrent-streams", default: "4294967295",
+            usage: "Maximum concurrent streams that each client can open at a time (swetcd uses 100 unless this is set)."),
+        .init(
             "experimental-watch-progress-notify-interval", default: "10m0s",
             usage: "Duration of periodic watch progress notifications."),
         .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
@@ -101,6 +115,13 @@ public struct ServerConfig: Sendable {
         strictReconfigCheck = values.bool("strict-reconfig-check")
         maxTxnOps = Int(clamping: try values.unsigned("max-txn-ops"))
         maxRequestBytes = Int(clamping: try values.unsigned("max-request-bytes"))
+        if values.isSet("max-concurrent-streams") {
+            let streams = try values.unsigned("max-concurrent-streams")
+            guard streams <= UInt64(UInt32.max) else {
+                throw ConfigError("--max-concurrent-streams=\(streams) is larger than the largest HTTP/2 setting (\(UInt32.max))")
+            }
+            maxConcurrentStreams = Int(streams)
+        }
         watchProgressNotifyInterval = try GoDuration.parse(
             values.string("experimental-watch-progress-notify-interval"), flag: "experimental-watch-progress-notify-interval")
         logLevel = values.string("log-level")

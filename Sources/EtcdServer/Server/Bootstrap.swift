@@ -160,6 +160,7 @@ extension EtcdServer {
             throw ConfigError(
                 "the backend (consistent index \(applier.appliedIndex)) is older than the latest snapshot (index \(snapshotIndex)): the data dir is damaged")
         }
+        try checkWALCoversBackend(appliedIndex: applier.appliedIndex, walLastIndex: origin.storage.lastIndex(), config: config)
 
         let electionTicks = max(2, Int(config.electionTimeout / config.heartbeatInterval))
         let raftConfig = Raft.Config(
@@ -198,6 +199,21 @@ extension EtcdServer {
         }
         server.startBackgroundTasks()
         return server
+    }
+}
+
+extension EtcdServer {
+    /// Entries reach the WAL before they are applied, so a backend that applied past the end
+    /// of the WAL (plus snapshot) means the WAL lost its tail: cut short, or segments removed.
+    /// Raft would restart from a log without entries this member already acknowledged and
+    /// applied, so the member refuses to start instead of running on without ever serving.
+    static func checkWALCoversBackend(appliedIndex: UInt64, walLastIndex: UInt64, config: ServerConfig) throws {
+        guard appliedIndex > walLastIndex else { return }
+        throw ConfigError(
+            "the WAL in \(config.walDirectory) ends at index \(walLastIndex) but the backend \(config.backendPath) has applied index \(appliedIndex): "
+                + "\(appliedIndex - walLastIndex) entries the member already applied are missing from the WAL (it was truncated or lost segments), "
+                + "so it cannot rejoin Raft safely. To recover, restore the data dir from a snapshot or backup (`etcdctl snapshot restore`), "
+                + "or remove the member (`etcdctl member remove`) and add it back (`etcdctl member add`) with a fresh, empty data dir.")
     }
 }
 

@@ -21,14 +21,6 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     /// Connection window granted after the client's SETTINGS; topped up when half is used.
     static let connectionWindow = 1 << 30
 
-    /// The SETTINGS the server side of the connection starts with.
-    public static var initialSettings: HTTP2Settings {
-        [
-            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
-        ]
-    }
-
     /// One call in flight. Event-loop confined, like the handler.
     private final class Call {
         let handler: GRPCRoutes.Handler
@@ -73,19 +65,6 @@ public final class GRPCServerConnection: ChannelInboundHandler {
         self.routes = routes
         self.maxMessageBytes = maxMessageBytes
         self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
-    }
-
-    /// The handlers that serve gRPC on a new connection: HTTP/2 framing, then the server.
-    public static func handlers(
-        on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil }
-    ) -> [any ChannelHandler] {
-        [
-            NIOHTTP2Handler(mode: .server, initialSettings: initialSettings),
-            GRPCServerConnection(
-                eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls),
-        ]
     }
 
     // MARK: Channel events
