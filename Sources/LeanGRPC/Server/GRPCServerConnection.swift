@@ -56,6 +56,8 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     private let maxMessageBytes: Int
     /// Whether calls that ask for a leader (etcd's `hasleader` metadata) are refused now.
     private let refusesLeaderRequiringCalls: @Sendable () -> GRPCStatus?
+    /// Asked before every call starts; a status it returns refuses the call.
+    private let admit: @Sendable (GRPCCallHead) -> GRPCStatus?
     private var calls: [HTTP2StreamID: Call] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
@@ -64,27 +66,31 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
     /// `refusesLeaderRequiringCalls` is asked for every call that carries etcd's
-    /// `hasleader: true` metadata; a status it returns refuses the call.
+    /// `hasleader: true` metadata; a status it returns refuses the call. `admit` is asked
+    /// for every call (its path and metadata) before it starts, and refuses it the same way.
     public init(
         eventLoop: any EventLoop, routes: GRPCRoutes, maxMessageBytes: Int,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?,
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
     ) {
         self.eventLoop = eventLoop
         self.routes = routes
         self.maxMessageBytes = maxMessageBytes
         self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
+        self.admit = admit
     }
 
     /// The handlers that serve gRPC on a new connection: HTTP/2 framing, then the server.
     public static func handlers(
         on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil }
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil },
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
     ) -> [any ChannelHandler] {
         [
             NIOHTTP2Handler(mode: .server, initialSettings: initialSettings),
             GRPCServerConnection(
                 eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls),
+                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls, admit: admit),
         ]
     }
 
@@ -160,13 +166,18 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             return
         }
         let handler: GRPCRoutes.Handler
-        switch routes.handler(for: headers.first(name: ":path") ?? "") {
+        let path = headers.first(name: ":path") ?? ""
+        switch routes.handler(for: path) {
         case .success(let found): handler = found
         case .failure(let status):
             answer(id, status)
             return
         }
         if headers[canonicalForm: "hasleader"].contains("true"), let refusal = refusesLeaderRequiringCalls() {
+            answer(id, refusal)
+            return
+        }
+        if let refusal = admit(GRPCCallHead(path: path, headers: headers)) {
             answer(id, refusal)
             return
         }
