@@ -86,6 +86,8 @@ extension RaftNode {
         guard let index = message.snapshot?.metadata.index else { return "no snapshot in the message" }
         do {
             guard try node.stepSnapshot(message) else { return "Raft did not need snapshot \(index)" }
+        } catch .messageDropped(let reason) {
+            return "\(reason)"
         } catch {
             return "\(error)"
         }

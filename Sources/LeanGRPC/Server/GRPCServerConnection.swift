@@ -173,11 +173,8 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             answer(id, status)
             return
         }
-        if headers[canonicalForm: "hasleader"].contains("true"), let refusal = refusesLeaderRequiringCalls() {
-            answer(id, refusal)
-            return
-        }
-        if let refusal = admit(GRPCCallHead(path: path, headers: headers)) {
+        let needsLeader = headers[canonicalForm: "hasleader"].contains("true")
+        if let refusal = (needsLeader ? refusesLeaderRequiringCalls() : nil) ?? admit(GRPCCallHead(path: path, headers: headers)) {
             answer(id, refusal)
             return
         }
