@@ -77,7 +77,7 @@ struct HostilePeer: Sendable {
         for id in members {
             let member = Swetcdpb_StoredMember.with {
                 $0.id = id
-                $0.peerURLs = ["http://127.0.0.1:\(id % 60000)"]
+                $0.peerUrls = ["http://127.0.0.1:\(id % 60000)"]
             }
             try backend.batch.put(.members, Array(String(id, radix: 16).utf8), try member.serializedBytes())
         }
