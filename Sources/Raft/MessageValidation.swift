@@ -6,7 +6,7 @@ public enum MessageDropReason: Sendable, Hashable, CustomStringConvertible {
     case termTooLarge(UInt64)
     /// A heartbeat asked to commit beyond the last entry this node has.
     case commitBeyondLog(commit: UInt64, lastIndex: UInt64)
-    /// An accepted append answer claims entries this leader never had.
+    /// An append answer names entries this leader never had.
     case matchBeyondLog(index: UInt64, lastIndex: UInt64)
     /// The entries of an append do not follow its index one by one.
     case malformedEntries
@@ -48,8 +48,10 @@ extension Raft {
         switch m.type {
         case .heartbeat where m.commit > log.lastIndex:
             return .commitBeyondLog(commit: m.commit, lastIndex: log.lastIndex)
-        case .appResp where state == .leader && !m.reject && m.term == term && m.index > log.lastIndex:
-            return .matchBeyondLog(index: m.index, lastIndex: log.lastIndex)
+        case .appResp where state == .leader && m.term == term:
+            // Answers in this term name indexes of this leader's log, whose tail only grows.
+            let named = m.reject ? max(m.index, m.rejectHint) : m.index
+            return named > log.lastIndex ? .matchBeyondLog(index: named, lastIndex: log.lastIndex) : nil
         case .app:
             for (offset, entry) in m.entries.enumerated() {
                 let (expected, overflow) = m.index.addingReportingOverflow(UInt64(offset) + 1)

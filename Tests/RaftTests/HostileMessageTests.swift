@@ -66,6 +66,11 @@ import Testing
         #expect(reason == .matchBeyondLog(index: 1_000_000_000, lastIndex: last))
         #expect(r.trk.progress[2]?.match == 0)
         #expect(r.log.committed == 0)
+        // A rejection whose hint is past the log would overflow the next probe's index.
+        let hint = dropReason { () throws(RaftError) in
+            try r.step(Message(type: .appResp, to: 1, from: 2, term: r.term, index: last, reject: true, rejectHint: .max))
+        }
+        #expect(hint == .matchBeyondLog(index: .max, lastIndex: last))
     }
 
     @Test func appendWhoseEntriesDoNotFollowItsIndexIsDropped() {
