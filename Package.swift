@@ -142,7 +142,11 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage", "SwetcdTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TransportTests", dependencies: ["Transport", "Raft", "EtcdProto", .product(name: "Logging", package: "swift-log")],
+            name: "TransportTests",
+            dependencies: [
+                "Transport", "Raft", "EtcdProto", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
         .testTarget(
@@ -156,7 +160,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdServerTests",
-            dependencies: ["EtcdServer", "EtcdProto", "MVCC", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EtcdServer", "EtcdProto", "MVCC", "Raft", "Storage", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Spawning and stopping server processes, free ports, locating binaries.
@@ -169,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EtcdProto", "SwetcdTestSupport",
+                "EtcdProto", "SwetcdTestSupport", "Raft", "Storage",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -16,6 +16,8 @@ public enum RaftError: Error, Sendable, Hashable {
     case noPeers
     /// A membership change entry could not be decoded.
     case malformedConfChange(CodecError)
+    /// A peer's message was dropped unstepped; the reason says why.
+    case messageDropped(MessageDropReason)
 }
 
 /// Errors a `Storage` reports to Raft.

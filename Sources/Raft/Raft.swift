@@ -220,6 +220,8 @@ final class Raft {
     // MARK: - Elections
 
     func campaign(_ type: CampaignType) {
+        // Such a term comes only from a damaged data dir; counting on could overflow.
+        guard term < maxAcceptedTerm else { return }
         let voteType: MessageType
         let voteTerm: UInt64
         if type == .preElection {

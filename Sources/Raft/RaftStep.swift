@@ -2,6 +2,7 @@ extension Raft {
     /// Feeds one message to the state machine. Term bookkeeping (§5.1) happens here for every
     /// kind; elections and votes are role-independent; the rest goes to the role's step function.
     func step(_ m: Message) throws(RaftError) {
+        if let reason = dropReason(m) { throw .messageDropped(reason) }
         if m.term > term {
             if m.type == .vote || m.type == .preVote {
                 let force = m.context == campaignTransferContext

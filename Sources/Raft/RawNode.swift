@@ -103,6 +103,19 @@ public final class RawNode {
         try raft.step(m)
     }
 
+    /// Feeds a snapshot message whose data arrived with it. It is stepped only when it comes
+    /// from the leader this node follows, in its current term, and goes beyond the commit
+    /// index; otherwise it throws `.messageDropped` and nothing changes. Returns whether the
+    /// snapshot is to be installed (it comes out of the next `Ready`).
+    @discardableResult
+    public func stepSnapshot(_ m: Message) throws(RaftError) -> Bool {
+        guard m.type == .snap else { throw .messageDropped(.missingSnapshot) }
+        if let reason = raft.snapshotDropReason(m) { throw .messageDropped(reason) }
+        try raft.step(m)
+        guard let index = m.snapshot?.metadata.index else { return false }
+        return raft.log.unstable.snapshot?.metadata.index == index
+    }
+
     /// Requests a linearizable read. `context` must uniquely identify the request; the answer
     /// arrives as a `ReadState` with the same context in a later `Ready` (or never, if
     /// leadership changes: retry after a timeout).

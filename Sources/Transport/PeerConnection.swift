@@ -108,6 +108,9 @@ final class PeerConnection: Sendable {
     /// Bytes of Raft batches handed to the connection and not yet written to the socket.
     var unwrittenBytes: Int { unwritten.load(ordering: .relaxed) }
 
+    /// The peer's URLs (in the order they are tried).
+    var urls: [String] { link.withLock { $0.urls } }
+
     /// Points the connection at new URLs (member update).
     func update(urls: [String]) {
         let old = link.withLock { link -> GRPCClient<HTTP2ClientTransport.Posix>? in
@@ -158,11 +161,7 @@ final class PeerConnection: Sendable {
     }
 
     private var header: Swetcdpb_PeerHeader {
-        var header = Swetcdpb_PeerHeader()
-        header.clusterID = clusterID()
-        header.from = localID
-        header.to = remoteID
-        return header
+        PeerIdentity(clusterID: clusterID(), from: localID, to: remoteID).header
     }
 
     static var callOptions: CallOptions {

@@ -7,7 +7,8 @@ public protocol PeerHandler: AnyObject, Sendable {
     /// Raft messages from another member, in the order they were sent.
     func receive(_ messages: [Message])
     /// A snapshot from the leader: the MsgSnap message and the backend database, written to
-    /// `databasePath` (the handler takes ownership of the file).
+    /// `databasePath`. Returning accepts it (the handler then owns the file); throwing refuses
+    /// it (the transport deletes the file and the sender hears of the failure).
     func receiveSnapshot(_ message: Message, databasePath: String) async throws
     /// A member could not be reached (Raft slows down sending to it).
     func reportUnreachable(_ memberID: UInt64)
@@ -36,6 +37,9 @@ public enum PeerError: Error, CustomStringConvertible {
     case wrongRecipient(local: UInt64, addressed: UInt64)
     case removedMember(UInt64)
     case unknownPeer(UInt64)
+    case unknownSender(UInt64)
+    case unknownPeerURLs([String])
+    case invalidMessage(String)
 
     public var description: String {
         switch self {
@@ -47,6 +51,12 @@ public enum PeerError: Error, CustomStringConvertible {
             return "rejected traffic from member \(String(id, radix: 16)): it was removed from the cluster"
         case .unknownPeer(let id):
             return "no known peer URLs for member \(String(id, radix: 16))"
+        case .unknownSender(let id):
+            return "rejected traffic from \(String(id, radix: 16)): not a member of the cluster"
+        case .unknownPeerURLs(let urls):
+            return "rejected a joining member: no member was added with peer URLs \(urls)"
+        case .invalidMessage(let what):
+            return "rejected a Raft message: \(what)"
         }
     }
 }

@@ -34,7 +34,10 @@ public final class PeerTransport: Sendable {
     /// Serves the Peer service on `host:port` until the task is cancelled; `onBound` runs
     /// once the address is bound.
     public func serve(host: String, port: Int, onBound: @escaping @Sendable () -> Void) async throws {
-        let service = PeerService(localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, logger: logger)
+        let service = PeerService(
+            localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, logger: logger,
+            isKnownPeer: { [weak self] id in self?.isKnownPeer(id) ?? false },
+            isKnownPeerURLs: { [weak self] urls in self?.isKnownPeer(urls: urls) ?? false })
         let routes = try service.routes()
         let connections = OpenConnections()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -44,7 +47,8 @@ public final class PeerTransport: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     connections.add(channel)
                     try channel.pipeline.syncOperations.addHandlers(
-                        GRPCServerConnection.handlers(on: channel, routes: routes, maxMessageBytes: Self.maxMessageBytes))
+                        GRPCServerConnection.handlers(
+                            on: channel, routes: routes, maxMessageBytes: Self.maxMessageBytes, admit: { service.admit($0) }))
                 }
             }
             .bind(host: host == "localhost" ? "127.0.0.1" : host, port: port).get()
@@ -73,6 +77,17 @@ public final class PeerTransport: Sendable {
             localID: localID, remoteID: id, urls: urls, clusterID: { [cluster] in cluster.value },
             handler: handler, logger: logger)
         peers.withLock { $0[id] = connection }
+    }
+
+    /// Whether member `id` is linked to (a current member of the cluster).
+    func isKnownPeer(_ id: UInt64) -> Bool {
+        peers.withLock { $0[id] != nil }
+    }
+
+    /// Whether a linked member has exactly these peer URLs.
+    func isKnownPeer(urls: [String]) -> Bool {
+        let wanted = Set(urls)
+        return peers.withLock { Array($0.values) }.contains { Set($0.urls) == wanted }
     }
 
     public func removePeer(_ id: UInt64) {
@@ -104,14 +119,17 @@ public final class PeerTransport: Sendable {
         await connection.sendSnapshot(message, databasePath: databasePath)
     }
 
-    /// A Peer client for member `id` (to forward lease calls to the leader).
-    public func peerClient(_ id: UInt64) throws -> Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix> {
+    /// Peer calls to member `id` (to forward lease calls to the leader), made as this member.
+    public func peerClient(_ id: UInt64) throws -> PeerClient {
         guard let connection = peers.withLock({ $0[id] }) else { throw PeerError.unknownPeer(id) }
-        return Swetcdpb_Peer.Client(wrapping: try connection.client())
+        return PeerClient(
+            client: Swetcdpb_Peer.Client(wrapping: try connection.client()),
+            identity: PeerIdentity(clusterID: clusterID, from: localID, to: id))
     }
 
-    /// Fetches the membership from any of `urls` (used to join a running cluster).
-    public static func fetchMembers(from urls: [String]) async throws -> Swetcdpb_MembersResponse {
+    /// Fetches the membership from any of `urls`, as the member added with `peerURLs` (used
+    /// to join a running cluster).
+    public static func fetchMembers(from urls: [String], joiningWith peerURLs: [String]) async throws -> Swetcdpb_MembersResponse {
         var lastError: (any Error)?
         for url in urls {
             guard let target = PeerConnection.target(url) else { continue }
@@ -125,7 +143,8 @@ public final class PeerTransport: Sendable {
                     defer { client.beginGracefulShutdown() }
                     var options = PeerConnection.callOptions
                     options.timeout = .seconds(5)
-                    return try await Swetcdpb_Peer.Client(wrapping: client).members(Swetcdpb_MembersRequest(), options: options)
+                    return try await Swetcdpb_Peer.Client(wrapping: client).members(
+                        Swetcdpb_MembersRequest(), metadata: PeerIdentity(joiningWith: peerURLs).metadata, options: options)
                 }
             } catch {
                 lastError = error

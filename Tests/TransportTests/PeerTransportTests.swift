@@ -14,14 +14,20 @@ final class RecordingHandler: PeerHandler {
     let snapshotReports = Mutex<[(UInt64, Bool)]>([])
     let removed: Set<UInt64>
     let snapshotDirectory: String
+    /// Calls the handler answered for other members (membership, forwarded lease calls).
+    let served = Mutex(0)
+    /// Snapshots are refused (as the member refuses a bad database).
+    let refusesSnapshots: Bool
 
-    init(removed: Set<UInt64> = []) {
+    init(removed: Set<UInt64> = [], refusesSnapshots: Bool = false) {
         self.removed = removed
+        self.refusesSnapshots = refusesSnapshots
         snapshotDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("transport-\(UUID().uuidString)").path
     }
 
     func receive(_ messages: [Message]) { received.withLock { $0.append(contentsOf: messages) } }
     func receiveSnapshot(_ message: Message, databasePath: String) async throws {
+        if refusesSnapshots { throw PeerError.invalidMessage("refused by the test") }
         let data = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         snapshots.withLock { $0.append((message, data)) }
     }
@@ -31,21 +37,25 @@ final class RecordingHandler: PeerHandler {
     let toldRemoved = Mutex(false)
     func removedFromCluster() { toldRemoved.withLock { $0 = true } }
     func members() -> Swetcdpb_MembersResponse {
+        served.withLock { $0 += 1 }
         var response = Swetcdpb_MembersResponse()
         response.clusterID = 42
         return response
     }
     func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
+        served.withLock { $0 += 1 }
         var response = Etcdserverpb_LeaseKeepAliveResponse()
         response.id = request.id
         response.ttl = 9
         return response
     }
     func forwardedLeaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
-        Etcdserverpb_LeaseTimeToLiveResponse()
+        served.withLock { $0 += 1 }
+        return Etcdserverpb_LeaseTimeToLiveResponse()
     }
     func forwardedMemberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
-        Etcdserverpb_MemberPromoteResponse()
+        served.withLock { $0 += 1 }
+        return Etcdserverpb_MemberPromoteResponse()
     }
 }
 
@@ -79,6 +89,7 @@ final class PeerTransportTests: XCTestCase {
     func testMessagesArriveInOrderAndSnapshotsStream() async throws {
         let logger = Logger(label: "test")
         let portB = try freePort()
+        let portA = try freePort()
         let handlerA = RecordingHandler()
         let handlerB = RecordingHandler()
         let a = PeerTransport(localID: 1, clusterID: 42, handler: handlerA, logger: logger)
@@ -93,6 +104,8 @@ final class PeerTransportTests: XCTestCase {
         // Messages sent while the peer is down are dropped (Raft resends them): wait for it.
         try await waitUntil { bound.withLock { $0 } }
         a.addPeer(2, urls: ["http://127.0.0.1:\(portB)"])
+        // B accepts traffic only from members it knows.
+        b.addPeer(1, urls: ["http://127.0.0.1:\(portA)"])
         for round in 0..<10 {
             a.send((0..<100).map { i in
                 Message(type: .app, to: 2, from: 1, term: 1, index: UInt64(round * 100 + i),

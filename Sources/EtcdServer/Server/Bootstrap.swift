@@ -105,7 +105,8 @@ extension EtcdServer {
         }
         let fetched: Swetcdpb_MembersResponse
         do {
-            fetched = try await PeerTransport.fetchMembers(from: otherURLs)
+            fetched = try await PeerTransport.fetchMembers(
+                from: otherURLs, joiningWith: config.initialAdvertisePeerURLs.map(\.text))
         } catch {
             throw ConfigError("could not get the cluster's members from \(otherURLs): \(error)")
         }
@@ -144,6 +145,8 @@ extension EtcdServer {
             metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(Date().timeIntervalSince(started)))"])
         let membership = Membership(clusterID: origin.clusterID)
         try membership.load(from: backend.batch)
+        try membership.recordClusterID(in: backend.batch)
+        try backend.commit()
         if let version = membership.version {
             logger.info("set cluster version from store", metadata: ["cluster-version": "\(version)"])
             logger.info("enabled capabilities for version", metadata: ["cluster-version": "\(version)"])

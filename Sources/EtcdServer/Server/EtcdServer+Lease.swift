@@ -1,8 +1,8 @@
 import EtcdProto
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Lease
+import Transport
 
 extension EtcdServer {
     public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
@@ -47,7 +47,7 @@ extension EtcdServer {
 
     /// Calls the leader's Peer service, waiting (within the request timeout) for a leader.
     func forwardToLeader<T: Sendable>(
-        _ call: @Sendable (Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix>) async throws -> T
+        _ call: @Sendable (PeerClient) async throws -> T
     ) async throws(EtcdError) -> T {
         let deadline = ContinuousClock.now + requestTimeout
         while true {

@@ -1,5 +1,6 @@
 import EtcdProto
 import Foundation
+import GRPCCore
 import Raft
 import Transport
 
@@ -10,8 +11,26 @@ extension EtcdServer: PeerHandler {
         raft.inbox.add(.messages(messages))
     }
 
+    /// Verifies the database, then asks Raft: a snapshot is installed only when both accept
+    /// it, and the backend is untouched until then.
     public func receiveSnapshot(_ message: Message, databasePath: String) async throws {
-        guard raft.inbox.add(.receivedSnapshot(message, databasePath: databasePath)) else { throw EtcdError.stopped }
+        let index = message.snapshot?.metadata.index ?? 0
+        let refusal: String?
+        do {
+            try SnapshotDatabaseCheck(clusterID: clusterID, localID: memberID).verify(databaseAt: databasePath, for: message)
+            refusal = await withCheckedContinuation { decided in
+                if !raft.inbox.add(.receivedSnapshot(message, databasePath: databasePath, decided: decided)) {
+                    decided.resume(returning: "the member is stopping")
+                }
+            }
+        } catch {
+            refusal = "\(error)"
+        }
+        guard let refusal else { return }
+        logger.warning(
+            "refused a snapshot from a peer",
+            metadata: ["from": "\(hex(message.from))", "snapshot-index": "\(index)", "term": "\(message.term)", "reason": "\(refusal)"])
+        throw RPCError(code: .failedPrecondition, message: "snapshot \(index) refused: \(refusal)")
     }
 
     public func reportUnreachable(_ memberID: UInt64) {

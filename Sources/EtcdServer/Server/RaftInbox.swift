@@ -17,7 +17,9 @@ final class RaftInbox: @unchecked Sendable {
         case campaign
         case unreachable(UInt64)
         case snapshotStatus(UInt64, succeeded: Bool)
-        case receivedSnapshot(Message, databasePath: String)
+        /// A snapshot whose database was received and verified; `decided` hears why Raft
+        /// refused it, or nil when it is to be installed (the loop then owns the file).
+        case receivedSnapshot(Message, databasePath: String, decided: CheckedContinuation<String?, Never>)
         /// The leader's view of each member's log (match index), for promoting learners.
         case progress(CheckedContinuation<[UInt64: UInt64], Never>)
     }

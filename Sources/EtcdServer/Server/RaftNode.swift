@@ -26,14 +26,14 @@ final class RaftNode: @unchecked Sendable {
     }
 
     let id: UInt64
-    private let node: RawNode
+    let node: RawNode
     let storage: MemoryStorage
     private let wal: WAL
-    private let snapshotter: Snapshotter
+    let snapshotter: Snapshotter
     let applier: EntryApplier
     let transport: PeerTransport
     private let settings: Settings
-    private let logger: Logger
+    let logger: Logger
     let metrics: ServerMetrics
     let inbox = RaftInbox()
 
@@ -54,9 +54,9 @@ final class RaftNode: @unchecked Sendable {
     private var confirmedReads: [(index: UInt64, reads: [ReadRequest])] = []
     private var nextReadContext: UInt64 = 0
     /// Snapshot databases received from the leader, by snapshot index, until Raft takes them.
-    private var receivedDatabases: [UInt64: String] = [:]
-    private var snapshotIndex: UInt64
-    private var confState: ConfState
+    var receivedDatabases: [UInt64: String] = [:]
+    var snapshotIndex: UInt64
+    var confState: ConfState
 
     init(
         id: UInt64, node: RawNode, storage: MemoryStorage, wal: WAL, snapshotter: Snapshotter, applier: EntryApplier,
@@ -163,7 +163,7 @@ final class RaftNode: @unchecked Sendable {
     private func handle(_ item: RaftInbox.Item) {
         switch item {
         case .messages(let messages):
-            for message in messages { try? node.step(message) }
+            for message in messages { step(message) }
         case .proposal(let id, let data):
             do {
                 try node.propose(data)
@@ -191,10 +191,8 @@ final class RaftNode: @unchecked Sendable {
         case .progress(let continuation):
             let status = node.status()
             continuation.resume(returning: status.progress.mapValues(\.match))
-        case .receivedSnapshot(let message, let path):
-            guard let index = message.snapshot?.metadata.index else { return }
-            receivedDatabases[index] = path
-            try? node.step(message)
+        case .receivedSnapshot(let message, let path, let decided):
+            decided.resume(returning: stepSnapshot(message, databasePath: path))
         }
     }
 
@@ -263,61 +261,6 @@ final class RaftNode: @unchecked Sendable {
     }
 
     // MARK: Messages and snapshots
-
-    private func send(_ messages: [Message]) {
-        var plain: [Message] = []
-        plain.reserveCapacity(messages.count)
-        for message in messages {
-            if message.type == .snap {
-                sendSnapshot(message)
-            } else {
-                plain.append(message)
-            }
-        }
-        transport.send(plain)
-    }
-
-    /// Sends a snapshot with a consistent copy of the backend (taken now, so it holds at
-    /// least everything up to the snapshot's index; the follower skips what it already has).
-    private func sendSnapshot(_ message: Message) {
-        let backend = applier.backend
-        let transport = self.transport
-        let logger = self.logger
-        let inbox = self.inbox
-        let directory = snapshotter.directory
-        Task.detached {
-            let path = directory + "/outgoing-\(UUID().uuidString).db"
-            do {
-                try backend.copy(to: path)
-                logger.info(
-                    "sending database snapshot",
-                    metadata: ["remote-peer-id": "\(hex(message.to))", "snapshot-index": "\(message.snapshot?.metadata.index ?? 0)"])
-                await transport.sendSnapshot(message, databasePath: path)
-            } catch {
-                logger.warning("failed to copy the backend for a snapshot", metadata: ["error": "\(error)"])
-                inbox.add(.snapshotStatus(message.to, succeeded: false))
-            }
-            try? FileManager.default.removeItem(atPath: path)
-        }
-    }
-
-    /// Replaces the state machine with the database that came with `snapshot`.
-    private func installSnapshot(_ snapshot: Snapshot) throws {
-        let index = snapshot.metadata.index
-        guard let path = receivedDatabases.removeValue(forKey: index) else {
-            throw ConfigError("Raft installed snapshot \(index) but no database arrived with it")
-        }
-        for (stale, file) in receivedDatabases where stale < index {
-            try? FileManager.default.removeItem(atPath: file)
-            receivedDatabases.removeValue(forKey: stale)
-        }
-        try applier.restore(fromDatabase: path)
-        snapshotIndex = index
-        confState = snapshot.metadata.confState
-        logger.info(
-            "applied incoming snapshot",
-            metadata: ["snapshot-index": "\(index)", "consistent-index": "\(applier.appliedIndex)"])
-    }
 
     /// The leader's match index for every member (empty on followers).
     func progress() async -> [UInt64: UInt64] {

@@ -23,13 +23,14 @@ extension GRPCServerConnection {
     public static func handlers(
         on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
         maxConcurrentStreams: Int = defaultMaxConcurrentStreams,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil }
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil },
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
     ) -> [any ChannelHandler] {
         [
             NIOHTTP2Handler(mode: .server, initialSettings: initialSettings(maxConcurrentStreams: maxConcurrentStreams)),
             GRPCServerConnection(
                 eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls),
+                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls, admit: admit),
         ]
     }
 }

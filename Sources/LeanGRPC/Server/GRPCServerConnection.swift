@@ -48,6 +48,8 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     private let maxMessageBytes: Int
     /// Whether calls that ask for a leader (etcd's `hasleader` metadata) are refused now.
     private let refusesLeaderRequiringCalls: @Sendable () -> GRPCStatus?
+    /// Asked before every call starts; a status it returns refuses the call.
+    private let admit: @Sendable (GRPCCallHead) -> GRPCStatus?
     private var calls: [HTTP2StreamID: Call] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
@@ -56,15 +58,18 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
     /// `refusesLeaderRequiringCalls` is asked for every call that carries etcd's
-    /// `hasleader: true` metadata; a status it returns refuses the call.
+    /// `hasleader: true` metadata; a status it returns refuses the call. `admit` is asked
+    /// for every call (its path and metadata) before it starts, and refuses it the same way.
     public init(
         eventLoop: any EventLoop, routes: GRPCRoutes, maxMessageBytes: Int,
-        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?
+        refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?,
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
     ) {
         self.eventLoop = eventLoop
         self.routes = routes
         self.maxMessageBytes = maxMessageBytes
         self.refusesLeaderRequiringCalls = refusesLeaderRequiringCalls
+        self.admit = admit
     }
 
     // MARK: Channel events
@@ -139,13 +144,15 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             return
         }
         let handler: GRPCRoutes.Handler
-        switch routes.handler(for: headers.first(name: ":path") ?? "") {
+        let path = headers.first(name: ":path") ?? ""
+        switch routes.handler(for: path) {
         case .success(let found): handler = found
         case .failure(let status):
             answer(id, status)
             return
         }
-        if headers[canonicalForm: "hasleader"].contains("true"), let refusal = refusesLeaderRequiringCalls() {
+        let needsLeader = headers[canonicalForm: "hasleader"].contains("true")
+        if let refusal = (needsLeader ? refusesLeaderRequiringCalls() : nil) ?? admit(GRPCCallHead(path: path, headers: headers)) {
             answer(id, refusal)
             return
         }

@@ -1,0 +1,93 @@
+import EtcdProto
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LeanGRPC
+
+/// Who makes a peer call. Raft batches and snapshot chunks carry it in their `PeerHeader`;
+/// the unary calls (membership, forwarded lease and promote requests) carry it as gRPC
+/// metadata, so etcd's request messages travel unchanged.
+struct PeerIdentity: Sendable, Equatable {
+    var clusterID: UInt64 = 0
+    var from: UInt64 = 0
+    var to: UInt64 = 0
+    /// Set by a member joining the cluster, which does not know its ID yet: the peer URLs
+    /// it was added with.
+    var peerURLs: [String] = []
+
+    static let clusterKey = "swetcd-cluster-id"
+    static let fromKey = "swetcd-from"
+    static let toKey = "swetcd-to"
+    static let peerURLsKey = "swetcd-peer-urls"
+
+    init(clusterID: UInt64, from: UInt64, to: UInt64) {
+        self.clusterID = clusterID
+        self.from = from
+        self.to = to
+    }
+
+    init(joiningWith peerURLs: [String]) {
+        self.peerURLs = peerURLs
+    }
+
+    init(_ header: Swetcdpb_PeerHeader) {
+        self.init(clusterID: header.clusterID, from: header.from, to: header.to)
+    }
+
+    /// The identity a call's metadata gives (zero IDs for what is missing or malformed).
+    init(_ head: GRPCCallHead) {
+        clusterID = head.first(Self.clusterKey).flatMap { UInt64($0, radix: 16) } ?? 0
+        from = head.first(Self.fromKey).flatMap { UInt64($0, radix: 16) } ?? 0
+        to = head.first(Self.toKey).flatMap { UInt64($0, radix: 16) } ?? 0
+        peerURLs = head.first(Self.peerURLsKey).map { $0.split(separator: ",").map(String.init) } ?? []
+    }
+
+    var metadata: Metadata {
+        var metadata: Metadata = [:]
+        if peerURLs.isEmpty {
+            metadata.addString(hex(clusterID), forKey: Self.clusterKey)
+            metadata.addString(hex(from), forKey: Self.fromKey)
+            metadata.addString(hex(to), forKey: Self.toKey)
+        } else {
+            metadata.addString(peerURLs.joined(separator: ","), forKey: Self.peerURLsKey)
+        }
+        return metadata
+    }
+
+    var header: Swetcdpb_PeerHeader {
+        var header = Swetcdpb_PeerHeader()
+        header.clusterID = clusterID
+        header.from = from
+        header.to = to
+        return header
+    }
+
+    /// The caller, for log lines.
+    var caller: String { peerURLs.isEmpty ? hex(from) : "joining member at \(peerURLs)" }
+}
+
+/// The Peer calls one member makes to another on behalf of its clients; each carries the
+/// caller's identity, without which the callee refuses it.
+public struct PeerClient: Sendable {
+    let client: Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix>
+    let identity: PeerIdentity
+
+    /// A keep-alive, answered by the callee if it leads.
+    public func leaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
+        try await client.leaseRenew(request, metadata: identity.metadata)
+    }
+
+    /// A lease's time to live, answered by the callee if it leads.
+    public func leaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+        try await client.leaseTimeToLive(request, metadata: identity.metadata)
+    }
+
+    /// A learner promotion, answered by the callee if it leads.
+    public func memberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
+        try await client.memberPromote(request, metadata: identity.metadata)
+    }
+
+    /// The membership as the callee knows it.
+    public func members() async throws -> Swetcdpb_MembersResponse {
+        try await client.members(Swetcdpb_MembersRequest.with { $0.header = identity.header }, metadata: identity.metadata)
+    }
+}
