@@ -27,11 +27,11 @@ final class EtcdTestClient: Sendable {
         _ = try? await running.value
     }
 
-    func put(_ key: String, _ value: String) async throws -> Etcdserverpb_PutResponse {
+    func put(_ key: String, _ value: String, timeout: Int = 5) async throws -> Etcdserverpb_PutResponse {
         var request = Etcdserverpb_PutRequest()
         request.key = Data(key.utf8)
         request.value = Data(value.utf8)
-        return try await kv.put(request, options: .timeout(seconds: 5))
+        return try await kv.put(request, options: .timeout(seconds: timeout))
     }
 
     func get(_ key: String, rangeEnd: String = "") async throws -> Etcdserverpb_RangeResponse {
