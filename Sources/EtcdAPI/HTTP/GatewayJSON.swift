@@ -3,8 +3,9 @@ import NIOCore
 import SwiftProtobuf
 
 /// JSON in protobuf's canonical mapping as etcd's gateway speaks it: proto field names,
-/// 64-bit integers as strings, bytes as base64, unknown request fields ignored.
-enum GatewayJSON {
+/// 64-bit integers as strings, bytes as base64, unknown request fields ignored. `package`
+/// for the gateway fuzz target (Tests/Fuzz).
+package enum GatewayJSON {
     static let encoding: JSONEncodingOptions = {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
@@ -18,7 +19,7 @@ enum GatewayJSON {
     }()
 
     /// Decodes a request; an empty body is the empty message, as in grpc-gateway.
-    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from text: Substring) throws -> M {
+    package static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from text: Substring) throws -> M {
         let trimmed = text.drop { $0.isWhitespace }
         guard let first = trimmed.first else { return M() }
         if first != "{" {
@@ -46,7 +47,7 @@ enum GatewayJSON {
         return words
     }
 
-    static func encode(_ message: some SwiftProtobuf.Message) -> String {
+    package static func encode(_ message: some SwiftProtobuf.Message) -> String {
         (try? message.jsonString(options: encoding)) ?? "{}"
     }
 
@@ -56,7 +57,7 @@ enum GatewayJSON {
     }
 
     /// The top-level JSON objects of a body, in order (a streaming request may send several).
-    static func objects(in body: String) -> [Substring] {
+    package static func objects(in body: String) -> [Substring] {
         var objects: [Substring] = []
         var depth = 0
         var inString = false
@@ -86,7 +87,7 @@ enum GatewayJSON {
     }
 
     /// `string` as a JSON string literal.
-    static func quote(_ string: String) -> String {
+    package static func quote(_ string: String) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
             switch scalar {
