@@ -58,7 +58,18 @@ replay() {
   [ -d "$dir" ] && mapfile -t inputs < <(find "$dir" -type f ! -name '.*' ! -name '*.md' | sort)
   [ ${#inputs[@]} -gt 0 ] || return 0
   echo "== $target: replaying ${#inputs[@]} regression inputs"
-  "$(binary "$target")" "${common[@]}" "${inputs[@]}"
+  local status=0 input
+  # One process per input: libFuzzer stops at the first crash, and each should be reported.
+  for input in "${inputs[@]}"; do
+    if "$(binary "$target")" "${common[@]}" "$input" >"$scratch/logs/replay.log" 2>&1; then
+      echo "   ok    $input"
+    else
+      echo "   CRASH $input"
+      grep -E 'Fatal error|^ +#[0-9]+ 0x.* in .*/Sources/' "$scratch/logs/replay.log" | head -3
+      status=1
+    fi
+  done
+  return $status
 }
 
 # fuzz TARGET SECONDS CORPUS_DIR [libFuzzer flags...]: new inputs go to CORPUS_DIR, crashes to
@@ -105,6 +116,7 @@ triage() {
   return $found
 }
 
+mkdir -p "$scratch/logs"
 build
 failed=()
 for target in "${targets[@]}"; do

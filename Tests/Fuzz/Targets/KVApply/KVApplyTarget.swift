@@ -26,7 +26,7 @@ enum KVApplyTarget: FuzzTarget {
                 do {
                     try submit(kind, payload, to: member)
                 } catch let failure as StandaloneMember.ApplyFailure {
-                    fatalError("\(kind) request \(payload) killed the member: \(failure)")
+                    fatalError("\(kind) request of \(payload.count) bytes killed the member: \(failure)")
                 } catch {
                     // Refused before the log (bad request, undecodable) or failed as etcd fails it.
                 }
