@@ -165,14 +165,14 @@ extension Message {
     /// Whether an append is shaped as any correct leader sends it: a real entry at `index`
     /// (term 0 is what the log answers for a missing index, so it would "match" a gap), then
     /// entries numbered `index + 1`, `index + 2`, … (without passing UInt64.max) whose terms
-    /// run from `logTerm` up to the message's, never decreasing. The log code relies on this;
+    /// start at `logTerm` or later and never decrease. The log code relies on this;
     /// a peer's bytes need not honour it.
     var isWellFormedAppend: Bool {
         guard index == 0 || logTerm > 0 else { return false }
         var expected = index
         var lastTerm = max(logTerm, 1)
         for entry in entries {
-            guard expected < .max, entry.index == expected + 1, entry.term >= lastTerm, entry.term <= term else { return false }
+            guard expected < .max, entry.index == expected + 1, entry.term >= lastTerm else { return false }
             expected = entry.index
             lastTerm = entry.term
         }

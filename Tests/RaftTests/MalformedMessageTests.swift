@@ -20,7 +20,6 @@ import Testing
         ([Entry(term: 2, index: 5), Entry(term: 2, index: 9)], 3),
         ([Entry(term: 2, index: 1)], 3),
         ([Entry(term: 2, index: 0)], .max),
-        ([Entry(term: 7, index: 4)], 3),
         ([Entry(term: 2, index: 4), Entry(term: 1, index: 5)], 3),
         ([Entry(term: 0, index: 4)], 3),
     ]
