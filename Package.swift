@@ -260,6 +260,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets (Tests/Fuzz). scripts/fuzz.sh builds them in .build-fuzz with
+        // `--sanitize fuzzer -Xswiftc -DFUZZING`; the normal build links a main that replays
+        // the inputs given as files instead, so no sanitizer flags are needed here.
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "fuzz-kv-apply",
+            dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/Fuzz/Targets/KVApply", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "fuzz-gateway-json",
+            dependencies: ["FuzzSupport", "EtcdAPI", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/Fuzz/Targets/GatewayJSON", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "fuzz-peer", dependencies: ["FuzzSupport", "Raft", "EtcdProto"], path: "Tests/Fuzz/Targets/Peer",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "fuzz-storage-files", dependencies: ["FuzzSupport", "EtcdServer", "WAL", "Raft", "Checksum"],
+            path: "Tests/Fuzz/Targets/StorageFiles", swiftSettings: swiftSettings),
         .testTarget(
             name: "BenchTests",
             dependencies: ["Bench", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],

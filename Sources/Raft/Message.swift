@@ -162,6 +162,23 @@ public struct Message: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Message {
+    /// Whether an append is shaped as any correct leader sends it: a real entry at `index`
+    /// (term 0 is what the log answers for a missing index, so it would "match" a gap), then
+    /// entries numbered `index + 1`, `index + 2`, … (without passing UInt64.max) whose terms
+    /// start at `logTerm` or later and never decrease. The log code relies on this;
+    /// a peer's bytes need not honour it.
+    var isWellFormedAppend: Bool {
+        guard index == 0 || logTerm > 0 else { return false }
+        var expected = index
+        var lastTerm = max(logTerm, 1)
+        for entry in entries {
+            guard expected < .max, entry.index == expected + 1, entry.term >= lastTerm else { return false }
+            expected = entry.index
+            lastTerm = entry.term
+        }
+        return true
+    }
+
     /// Field-wise equality.
     public static func == (a: Message, b: Message) -> Bool {
         a.type == b.type && a.to == b.to && a.from == b.from && a.term == b.term && a.logTerm == b.logTerm

@@ -4,8 +4,9 @@ import NIOCore
 import SwiftProtobuf
 
 /// JSON in protobuf's canonical mapping as etcd's gateway speaks it: proto field names,
-/// 64-bit integers as strings, bytes as base64, unknown request fields ignored.
-enum GatewayJSON {
+/// 64-bit integers as strings, bytes as base64, unknown request fields ignored. `package`
+/// for the gateway fuzz target (Tests/Fuzz).
+package enum GatewayJSON {
     static let encoding: JSONEncodingOptions = {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
@@ -23,7 +24,7 @@ enum GatewayJSON {
     static let maxDepth = 10_000
 
     /// Decodes a request; an empty body is the empty message, as in grpc-gateway.
-    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from text: Substring) throws -> M {
+    package static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from text: Substring) throws -> M {
         let trimmed = text.drop { $0.isWhitespace }
         guard let first = trimmed.first else { return M() }
         if first != "{" {
@@ -52,7 +53,7 @@ enum GatewayJSON {
         return words
     }
 
-    static func encode(_ message: some SwiftProtobuf.Message) -> String {
+    package static func encode(_ message: some SwiftProtobuf.Message) -> String {
         (try? message.jsonString(options: encoding)) ?? "{}"
     }
 
@@ -80,7 +81,7 @@ enum GatewayJSON {
     }
 
     /// The top-level JSON objects of a body, in order (a streaming request may send several).
-    static func objects(in body: String) -> [Substring] {
+    package static func objects(in body: String) -> [Substring] {
         var objects: [Substring] = []
         var scanner = JSONBracketScanner()
         var depth = 0
@@ -104,7 +105,7 @@ enum GatewayJSON {
     }
 
     /// `string` as a JSON string literal.
-    static func quote(_ string: String) -> String {
+    package static func quote(_ string: String) -> String {
         var out = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -360,16 +360,30 @@ public final class EtcdServer: Sendable {
     /// Appends a request to the log; `completion` gets the result of applying it (or the
     /// request timeout).
     func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request, completion: @escaping ApplyCompletion) {
+        let id = requestIDs.next()
+        let data: [UInt8]
+        do {
+            data = try Self.logEntry(for: request, id: id, maxRequestBytes: config.maxRequestBytes)
+        } catch {
+            if error == .requestTooLarge { metrics.proposalsFailed.increment() }
+            return completion(.failure(error))
+        }
+        wait(for: id, completion: completion) { raft.inbox.add(.proposal(id: id, data: data)) }
+    }
+
+    /// The log entry data a proposal of `request` becomes: the request under its ID, encoded,
+    /// refused when larger than `maxRequestBytes`. Shared with the fuzz targets (Tests/Fuzz),
+    /// which apply exactly what proposing would append.
+    static func logEntry(
+        for request: Swetcdpb_InternalRequest.OneOf_Request, id: UInt64, maxRequestBytes: Int
+    ) throws(EtcdError) -> [UInt8] {
         var proposal = Swetcdpb_InternalRequest()
-        proposal.header.id = requestIDs.next()
+        proposal.header.id = id
         proposal.request = request
         let data: [UInt8]
-        do { data = try proposal.serializedBytes() } catch { return completion(.failure(EtcdError(.internal, "etcdserver: \(error)"))) }
-        if data.count > config.maxRequestBytes {
-            metrics.proposalsFailed.increment()
-            return completion(.failure(.requestTooLarge))
-        }
-        wait(for: proposal.header.id, completion: completion) { raft.inbox.add(.proposal(id: proposal.header.id, data: data)) }
+        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        if data.count > maxRequestBytes { throw .requestTooLarge }
+        return data
     }
 
     /// Registers a waiter for request `id`, runs `submit`, and waits for the outcome (or the
