@@ -266,7 +266,7 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-kv-apply",
-            dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", "GRPCWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/Fuzz/Targets/KVApply", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-gateway-json",

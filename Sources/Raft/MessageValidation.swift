@@ -8,7 +8,7 @@ public enum MessageDropReason: Sendable, Hashable, CustomStringConvertible {
     case commitBeyondLog(commit: UInt64, lastIndex: UInt64)
     /// An append answer names entries this leader never had.
     case matchBeyondLog(index: UInt64, lastIndex: UInt64)
-    /// The entries of an append do not follow its index one by one.
+    /// The append is not shaped as a correct leader sends one (`Message.isWellFormedAppend`).
     case malformedEntries
     /// A snapshot message without a snapshot.
     case missingSnapshot
@@ -53,11 +53,7 @@ extension Raft {
             let named = m.reject ? max(m.index, m.rejectHint) : m.index
             return named > log.lastIndex ? .matchBeyondLog(index: named, lastIndex: log.lastIndex) : nil
         case .app:
-            for (offset, entry) in m.entries.enumerated() {
-                let (expected, overflow) = m.index.addingReportingOverflow(UInt64(offset) + 1)
-                if overflow || entry.index != expected { return .malformedEntries }
-            }
-            return nil
+            return m.isWellFormedAppend ? nil : .malformedEntries
         case .snap where m.snapshot == nil:
             return .missingSnapshot
         default:

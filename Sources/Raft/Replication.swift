@@ -99,9 +99,6 @@ extension Raft {
 
     /// The consistency check and log repair of §5.3.
     func handleAppendEntries(_ m: Message) {
-        // An append no correct leader sends (a gap, entries out of order) would trap in
-        // maybeAppend or commitTo; it is dropped (found by Tests/Fuzz).
-        guard m.isWellFormedAppend else { return }
         if m.index < log.committed {
             // Everything up to our commit index matches the leader (Log Matching); say so.
             send(Message(type: .appResp, to: m.from, index: log.committed))
@@ -121,9 +118,7 @@ extension Raft {
     }
 
     func handleHeartbeat(_ m: Message) {
-        // A correct leader never sends a commit index beyond what this follower has (it sends
-        // min(match, committed)); one that is would trap in commitTo, so it is ignored.
-        if m.commit <= log.lastIndex { log.commitTo(m.commit) }
+        log.commitTo(m.commit)  // `dropReason` let no commit beyond the log through
         send(Message(type: .heartbeatResp, to: m.from, context: m.context))
     }
 

@@ -124,7 +124,8 @@ struct Snapshotter {
         guard offset < bytes.count else { return nil }
         let autoLeave = bytes[offset] == 1
         offset += 1
-        guard let length = next(), offset + Int(length) == bytes.count else { return nil }
+        // Compared as UInt64: a damaged length past Int.max must not trap on conversion.
+        guard let length = next(), offset <= bytes.count, length == UInt64(bytes.count - offset) else { return nil }
         let confState = ConfState(
             voters: lists[0], learners: lists[1], votersOutgoing: lists[2], learnersNext: lists[3], autoLeave: autoLeave)
         return Snapshot(

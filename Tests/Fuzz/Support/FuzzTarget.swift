@@ -16,11 +16,17 @@ package protocol FuzzTarget {
 /// The two entry points a fuzz target's executable has besides libFuzzer's.
 package enum FuzzDriver {
     /// The normal build's `main`: `--write-seeds DIR` writes the seed corpus to DIR;
-    /// otherwise every argument (a file, or a directory of files) is run as one input.
+    /// `--mutate SECONDS SEED CURRENT DIR...` runs mutations of the inputs in DIR... for
+    /// SECONDS, writing each to the file CURRENT before running it (so a crash leaves it
+    /// there); otherwise every argument (a file, or a directory of files) is run as one input.
     package static func main<Target: FuzzTarget>(_ target: Target.Type) {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--write-seeds", arguments.count == 2 {
             exitOnError { try writeSeeds(target, to: arguments[1]) }
+            return
+        }
+        if arguments.first == "--mutate", arguments.count >= 5, let seconds = Double(arguments[1]), let seed = UInt64(arguments[2]) {
+            mutate(target, seconds: seconds, seed: seed, current: arguments[3], corpus: arguments[4...].flatMap(files(at:)))
             return
         }
         for path in arguments.flatMap(files(at:)) {
@@ -28,6 +34,27 @@ package enum FuzzDriver {
             print("running \(path)")
             Target.run([UInt8](input))
         }
+    }
+
+    private static func mutate<Target: FuzzTarget>(_: Target.Type, seconds: Double, seed: UInt64, current: String, corpus: [String]) {
+        let inputs = corpus.compactMap { FileManager.default.contents(atPath: $0).map { [UInt8]($0) } }
+        guard !inputs.isEmpty else { fatalError("no inputs to mutate in the corpus") }
+        var mutator = Mutator(seed: seed)
+        let start = ContinuousClock.now
+        let limit = Duration.milliseconds(Int64(seconds * 1000))
+        var runs = 0
+        let currentURL = URL(fileURLWithPath: current)
+        while ContinuousClock.now - start < limit {
+            let base = inputs[Int(mutator.next() % UInt64(inputs.count))]
+            let other = inputs[Int(mutator.next() % UInt64(inputs.count))]
+            let input = mutator.mutate(base, other: other)
+            // Not atomic (no temporary file and rename): this runs for every input.
+            try? Data(input).write(to: currentURL)
+            Target.run(input)
+            runs += 1
+        }
+        let elapsed = Double((ContinuousClock.now - start).components.seconds) + 1e-9
+        print("mutated \(runs) inputs from \(inputs.count) in \(Int(elapsed)) s (\(Int(Double(runs) / elapsed)) runs/s), seed \(seed)")
     }
 
     /// libFuzzer's `LLVMFuzzerTestOneInput`: runs one input.

@@ -1,6 +1,7 @@
 import EtcdProto
 import EtcdServer
 import FuzzSupport
+import GRPCWire
 import SwiftProtobuf
 
 /// Client requests through the server's checks, into the log and through apply, on a
@@ -36,14 +37,19 @@ enum KVApplyTarget: FuzzTarget {
 
     private static func submit(_ kind: Kind, _ payload: [UInt8], to member: StandaloneMember) throws {
         switch kind {
-        case .range: try member.range(try Etcdserverpb_RangeRequest(serializedBytes: payload))
-        case .put: try member.put(try Etcdserverpb_PutRequest(serializedBytes: payload))
-        case .deleteRange: try member.deleteRange(try Etcdserverpb_DeleteRangeRequest(serializedBytes: payload))
-        case .txn: try member.txn(try Etcdserverpb_TxnRequest(serializedBytes: payload))
-        case .compaction: try member.compact(try Etcdserverpb_CompactionRequest(serializedBytes: payload))
-        case .leaseGrant: try member.leaseGrant(try Etcdserverpb_LeaseGrantRequest(serializedBytes: payload))
-        case .leaseRevoke: try member.leaseRevoke(try Etcdserverpb_LeaseRevokeRequest(serializedBytes: payload))
+        case .range: try member.range(try decode(payload))
+        case .put: try member.put(try decode(payload))
+        case .deleteRange: try member.deleteRange(try decode(payload))
+        case .txn: try member.txn(try decode(payload))
+        case .compaction: try member.compact(try decode(payload))
+        case .leaseGrant: try member.leaseGrant(try decode(payload))
+        case .leaseRevoke: try member.leaseRevoke(try decode(payload))
         }
+    }
+
+    /// Decodes a request as the client port does (its nesting limit included).
+    private static func decode<M: SwiftProtobuf.Message>(_ payload: [UInt8]) throws -> M {
+        try M(serializedBytes: payload, options: GRPCMessageBuffer.decodingOptions)
     }
 
     /// One request of an input.
