@@ -29,7 +29,7 @@ public struct RobustnessConfig: Sendable {
 
     public init(binary: URL, members: Int = 3, duration: Duration = .seconds(60), clients: Int = 6,
                 seed: UInt64 = UInt64.random(in: 1...UInt64(UInt32.max)), keys: Int = 4, historyOut: URL? = nil,
-                directory: URL? = nil, faults: [FaultKind] = FaultKind.allCases,
+                directory: URL? = nil, faults: [FaultKind] = FaultKind.disruptive,
                 operationTimeout: Duration = .seconds(3), rate: Double = 20, checkTimeout: Duration = .seconds(120),
                 serverArguments: [String] = [], keepFiles: Bool = false,
                 log: @escaping @Sendable (String) -> Void = { print($0) }) {
