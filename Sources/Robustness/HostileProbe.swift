@@ -66,6 +66,7 @@ struct HostileRecorder {
 
     /// Records an input judged by the caller (raw socket inputs), then checks the member.
     mutating func record(_ name: String, started: Int64, answer: String, refused: Bool, failure: String) async {
+        guard !memberLost else { return }
         var failure = failure
         if let lost = await memberStopped() {
             memberLost = true

@@ -13,6 +13,7 @@ struct RawHostileInputs {
     var random: SplitMix64
 
     mutating func run(_ recorder: inout HostileRecorder) async {
+        guard !recorder.memberLost else { return }
         // Starts with bytes no HTTP method has, ends a header block: no parser can wait for more.
         var garbage: [UInt8] = [0x00, 0xFF]
         for _ in 0..<8 { withUnsafeBytes(of: random.next()) { garbage += $0 } }
@@ -25,6 +26,7 @@ struct RawHostileInputs {
 
         // The sniffer waits for the rest of the preface (until its idle timeout): only the
         // member's survival is expected, checked by the recorder.
+        guard !recorder.memberLost else { return }
         started = recorder.clock.nanoseconds()
         let preface = await RawSocket.exchange(port: port, head: Array("PRI * HTTP/2.0\r\n\r\nSM".utf8), wait: .seconds(1))
         await recorder.record("truncated HTTP/2 preface", started: started, answer: preface.summary, refused: true,
@@ -42,6 +44,7 @@ struct RawHostileInputs {
 
     private func http(_ name: String, body: [UInt8], declared: Int, expect status: Int,
                       _ recorder: inout HostileRecorder) async {
+        guard !recorder.memberLost else { return }
         let started = recorder.clock.nanoseconds()
         let head = """
             POST /v3/kv/put HTTP/1.1\r
