@@ -184,12 +184,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Robustness harness: a 3/5-member cluster of any etcd-flag-compatible binary under kills,
-        // pauses and leader moves; the client history checked for linearizability, watches for
-        // order, gaps, duplicates and agreement.
+        // pauses, leader moves and hostile client and peer traffic; the client history checked for
+        // linearizability, watches for order, gaps, duplicates and agreement.
         .target(
             name: "Robustness",
             dependencies: [
-                "EtcdProto", "SwetcdTestSupport",
+                "EtcdProto", "SwetcdTestSupport", "Raft",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -16,7 +16,7 @@ public struct FaultConfig: Sendable {
     /// Probability that a kill or pause hits the leader.
     public var leaderBias: Double
 
-    public init(kinds: [FaultKind] = FaultKind.allCases, gap: ClosedRange<Double> = 1...4,
+    public init(kinds: [FaultKind] = FaultKind.disruptive, gap: ClosedRange<Double> = 1...4,
                 pause: ClosedRange<Double> = 1.5...4, downtime: ClosedRange<Double> = 0.5...4,
                 lanes: Int, leaderBias: Double = 0.5) {
         self.kinds = kinds
@@ -69,12 +69,14 @@ struct FaultLane {
         var records: [FaultRecord] = []
         guard !config.kinds.isEmpty else { return records }
         await sleep(seconds: config.gap)
+        var round: [FaultKind] = []
         while clock.nanoseconds() < end, !Task.isCancelled {
-            let kind = config.kinds[Int(random.next() % UInt64(config.kinds.count))]
-            if let record = await inject(kind) {
-                records.append(record)
-                progress.faults.add(1, ordering: .relaxed)
-            }
+            // Every kind once per round, in a random order: a short run tries each of them.
+            if round.isEmpty { round = config.kinds.shuffled(using: &random) }
+            let kind = round.removeLast()
+            let injected = await inject(kind)
+            records += injected
+            progress.faults.add(injected.count, ordering: .relaxed)
             await sleep(seconds: config.gap)
         }
         return records
@@ -107,13 +109,30 @@ struct FaultLane {
         return nil
     }
 
-    private mutating func inject(_ kind: FaultKind) async -> FaultRecord? {
+    /// One fault: a record, or one per input for the hostile kinds (none if no member was free).
+    private mutating func inject(_ kind: FaultKind) async -> [FaultRecord] {
         let leader = await cluster.leader()
         switch kind {
+        case .hostileClient, .hostilePeer:
+            // Reserved so that no other lane kills or pauses the member meanwhile.
+            let wantLeader = Double(random.next() % 1000) / 1000 < config.leaderBias
+            guard let member = await slots.reserve(in: cluster, leader: leader, wantLeader: wantLeader, roll: random.next())
+            else { return [] }
+            let seed = SplitMix64(seed: random.next())
+            let records: [FaultRecord]
+            if kind == .hostileClient {
+                var client = HostileClient(member: member, cluster: cluster, clock: clock, wasLeader: member == leader, random: seed)
+                records = await client.run()
+            } else {
+                var peer = HostilePeer(member: member, cluster: cluster, clock: clock, wasLeader: member == leader, random: seed)
+                records = await peer.run()
+            }
+            await slots.release(member)
+            return records
         case .kill, .pause:
             let wantLeader = Double(random.next() % 1000) / 1000 < config.leaderBias
             guard let member = await slots.reserve(in: cluster, leader: leader, wantLeader: wantLeader, roll: random.next())
-            else { return nil }
+            else { return [] }
             let started = clock.nanoseconds()
             let length = randomDuration(kind == .kill ? config.downtime : config.pause)
             var failure = ""
@@ -140,14 +159,14 @@ struct FaultLane {
             var record = FaultRecord(kind: kind, member: member, wasLeader: member == leader, started: started,
                                      ended: clock.nanoseconds(), failure: failure)
             record.newLeaderAfter = election.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
-            return record
+            return [record]
         case .moveLeader:
-            guard let leader, await cluster.isUp(leader) else { return nil }
+            guard let leader, await cluster.isUp(leader) else { return [] }
             var targets: [Int] = []
             for member in 0..<cluster.count where member != leader {
                 if await cluster.isUp(member) { targets.append(member) }
             }
-            guard !targets.isEmpty else { return nil }
+            guard !targets.isEmpty else { return [] }
             let target = targets[Int(random.next() % UInt64(targets.count))]
             let ids = await cluster.ids()
             var request = Etcdserverpb_MoveLeaderRequest()
@@ -160,8 +179,8 @@ struct FaultLane {
             } catch {
                 failure = describeError(error)
             }
-            return FaultRecord(kind: .moveLeader, member: target, wasLeader: false, started: started,
-                               ended: clock.nanoseconds(), failure: failure)
+            return [FaultRecord(kind: .moveLeader, member: target, wasLeader: false, started: started,
+                                ended: clock.nanoseconds(), failure: failure)]
         }
     }
 }

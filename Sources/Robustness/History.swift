@@ -227,6 +227,13 @@ public struct FaultRecord: Codable, Hashable, Sendable {
     /// For a kill or pause of the leader: milliseconds until another member reported a new
     /// leader (nil: none before the member came back).
     public var newLeaderAfter: Int64?
+    /// For a hostile fault: the input sent (one record per input).
+    public var probe: String?
+    /// For a hostile fault: what came back (`ok …`, the error status, the HTTP status line, …).
+    public var answer: String?
+    /// For a hostile fault: the member refused the input (an error status, a closed
+    /// connection, a message dropped) rather than serving it.
+    public var refused: Bool?
 
     public init(kind: FaultKind, member: Int, wasLeader: Bool, started: Int64, ended: Int64, failure: String = "") {
         self.kind = kind
@@ -245,6 +252,20 @@ public enum FaultKind: String, Codable, Hashable, Sendable, CaseIterable {
     case pause
     /// Maintenance.MoveLeader from the leader to another member.
     case moveLeader = "move-leader"
+    /// Inputs that used to kill members, and others like them, sent to a member's client port
+    /// (writing only under `RobustnessRun.hostilePrefix`): each must get an answer or a closed
+    /// connection, never a dead member.
+    case hostileClient = "hostile-client"
+    /// A stranger and a forger of member identities on a member's peer port: everything must be
+    /// refused or dropped, and the member must live on.
+    case hostilePeer = "hostile-peer"
+
+    /// The faults that take members down or move the leader: the default mix.
+    public static let disruptive: [FaultKind] = [.kill, .pause, .moveLeader]
+    /// The faults that send hostile traffic.
+    public static let hostile: [FaultKind] = [.hostileClient, .hostilePeer]
+
+    public var isHostile: Bool { Self.hostile.contains(self) }
 }
 
 /// A whole recorded run: what `--history-out` writes and `swetcd-robustness check` reads.

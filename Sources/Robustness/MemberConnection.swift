@@ -3,14 +3,16 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 
-/// One gRPC connection to one member, with the KV, Watch and Maintenance clients on it. It
-/// reconnects by itself (quickly: members come back within seconds) until `close()`.
+/// One gRPC connection to one member, with the KV, Watch, Lease and Maintenance clients on it.
+/// It reconnects by itself (quickly: members come back within seconds) until `close()`.
 public final class MemberConnection: Sendable {
     public let port: Int
     public let kv: Etcdserverpb_KV.Client<HTTP2ClientTransport.Posix>
     public let watch: Etcdserverpb_Watch.Client<HTTP2ClientTransport.Posix>
+    public let lease: Etcdserverpb_Lease.Client<HTTP2ClientTransport.Posix>
     public let maintenance: Etcdserverpb_Maintenance.Client<HTTP2ClientTransport.Posix>
-    private let client: GRPCClient<HTTP2ClientTransport.Posix>
+    /// The connection itself, for other services (the peer port's, for a hostile peer).
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let running: Task<Void, Never>
 
     public init(port: Int) throws {
@@ -24,6 +26,7 @@ public final class MemberConnection: Sendable {
         self.client = client
         kv = Etcdserverpb_KV.Client(wrapping: client)
         watch = Etcdserverpb_Watch.Client(wrapping: client)
+        lease = Etcdserverpb_Lease.Client(wrapping: client)
         maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
         running = Task { try? await client.runConnections() }
     }

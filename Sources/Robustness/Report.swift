@@ -48,6 +48,24 @@ public struct RobustnessReport: Sendable {
         return text
     }
 
+    /// Per hostile input: how often it was sent and what it got back (the most common answer).
+    private var hostileLines: [String] {
+        var answers: [String: [String: Int]] = [:]
+        var order: [String] = []
+        for fault in faults where fault.kind.isHostile {
+            let input = "\(fault.kind.rawValue): \(fault.probe ?? "?")"
+            if answers[input] == nil { order.append(input) }
+            answers[input, default: [:]][normalize(fault.answer ?? ""), default: 0] += 1
+        }
+        return order.map { input in
+            let seen = answers[input]!
+            let common = seen.max { $0.value < $1.value }!
+            let count = seen.values.reduce(0, +)
+            let others = seen.count > 1 ? " (+\(seen.count - 1) other answers)" : ""
+            return "    \(input) ×\(count) → \(common.key)\(others)"
+        }
+    }
+
     public var text: String {
         var lines: [String] = []
         let binary = config.binary.path
@@ -77,9 +95,13 @@ public struct RobustnessReport: Sendable {
 
         // Faults.
         var faultLine: [String] = []
-        for kind in FaultKind.allCases {
+        for kind in FaultKind.allCases where !kind.isHostile || config.faults.contains(kind) {
             let ofKind = faults.filter { $0.kind == kind }
             switch kind {
+            case .hostileClient, .hostilePeer:
+                let refused = ofKind.filter { $0.refused == true }.count
+                let unexpected = ofKind.filter { !$0.failure.isEmpty }.count
+                faultLine.append("\(kind.rawValue) \(ofKind.count) inputs (\(refused) refused, \(unexpected) unexpected)")
             case .kill, .pause:
                 let leaders = ofKind.filter(\.wasLeader).count
                 faultLine.append("\(kind.rawValue) \(ofKind.count) (leader \(leaders), follower \(ofKind.count - leaders))")
@@ -96,15 +118,17 @@ public struct RobustnessReport: Sendable {
         for (message, count) in moveErrors.sorted(by: { $0.value > $1.value }) {
             lines.append("    move-leader refused \(count)× \(message)")
         }
-        let elections = faults.filter { $0.wasLeader && $0.kind != .moveLeader }
+        let elections = faults.filter { $0.wasLeader && ($0.kind == .kill || $0.kind == .pause) }
         let measured = elections.compactMap(\.newLeaderAfter).sorted()
         if !elections.isEmpty {
             let spread = measured.isEmpty ? "" : ", median \(measured[measured.count / 2]) ms, max \(measured.last!) ms"
             lines.append("    new leader after a leader kill/pause: \(measured.count) of \(elections.count) elected "
                 + "before the leader came back\(spread)")
         }
+        lines += hostileLines
         for fault in faultFailures {
-            lines.append("    FAILED \(fault.kind.rawValue) of member \(fault.member): \(fault.failure)")
+            let input = fault.probe.map { " (\($0))" } ?? ""
+            lines.append("    FAILED \(fault.kind.rawValue) of member \(fault.member)\(input): \(fault.failure)")
         }
 
         // Hashes.

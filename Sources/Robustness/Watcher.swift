@@ -3,7 +3,7 @@ import Foundation
 import GRPCCore
 import Synchronization
 
-/// A watcher of the workload's key prefix on one member, for the whole run: when its stream ends
+/// A watcher of a key prefix (every key if empty) on one member, for the whole run: when its stream ends
 /// (the member died, was restarted, or cancelled the watch) it watches again from its last
 /// revision + 1 on the same member.
 public final class Watcher: Sendable {
@@ -55,7 +55,8 @@ public final class Watcher: Sendable {
 
     private func watchOnce(_ connection: MemberConnection) async throws {
         var create = Etcdserverpb_WatchCreateRequest()
-        create.key = Data(prefix.utf8)
+        // etcd's "every key": from "\0" to the end.
+        create.key = prefix.isEmpty ? Data([0]) : Data(prefix.utf8)
         create.rangeEnd = Data(Self.prefixEnd(prefix).utf8)
         create.startRevision = lastRevision + 1
         var message = Etcdserverpb_WatchRequest()

@@ -37,7 +37,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("history-out"), help: "Write the recorded history (JSON) here.")
     var historyOut: String?
 
-    @Option(help: "Faults to inject, comma-separated: kill,pause,move-leader; 'none' for none.")
+    @Option(help: "Faults to inject, comma-separated, of kill,pause,move-leader,hostile-client,hostile-peer; 'none' for none.")
     var faults = "kill,pause,move-leader"
 
     @Option(help: "Requests per second per client (0: as fast as answers come).")
