@@ -260,6 +260,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Checks on the repository itself: docs/ARCHITECTURE.md's module map against this file.
+        .testTarget(name: "RepositoryTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "BenchTests",
             dependencies: ["Bench", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
