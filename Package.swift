@@ -278,6 +278,8 @@ let package = Package(
         .executableTarget(
             name: "fuzz-storage-files", dependencies: ["FuzzSupport", "EtcdServer", "WAL", "Raft", "Checksum"],
             path: "Tests/Fuzz/Targets/StorageFiles", swiftSettings: swiftSettings),
+        // Checks on the repository itself: docs/ARCHITECTURE.md's module map against this file.
+        .testTarget(name: "RepositoryTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "BenchTests",
             dependencies: ["Bench", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],

@@ -16,4 +16,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 swift build --build-tests
+# Every fuzz seed and regression input replayed, and a short seeded mutation run per target.
+./scripts/fuzz.sh --ci
 swift test --skip-build
