@@ -148,7 +148,11 @@ ci() {
 
 failed=()
 if [ "$mode" = "--ci" ]; then
-  for target in "${targets[@]}"; do swift build --product "$target" >/dev/null; done
+  # The normal `swift build` (--build-tests, as the test command runs it) built them already;
+  # a `swift build --product` here would re-plan the build and can rebuild far more.
+  for target in "${targets[@]}"; do
+    [ -x ".build/debug/$target" ] || { echo "fuzz: .build/debug/$target is missing: run swift build --build-tests first"; exit 2; }
+  done
   for target in "${targets[@]}"; do
     ci "$target" || failed+=("$target")
   done
