@@ -263,7 +263,7 @@ let package = Package(
         // libFuzzer targets (Tests/Fuzz). scripts/fuzz.sh builds them in .build-fuzz with
         // `--sanitize fuzzer -Xswiftc -DFUZZING`; the normal build links a main that replays
         // the inputs given as files instead, so no sanitizer flags are needed here.
-        .target(name: "FuzzSupport", path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
+        .target(name: "FuzzSupport", dependencies: ["SwetcdTestSupport"], path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-kv-apply",
             dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", "GRPCWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -27,6 +27,9 @@ import Testing
             url = "http://127.0.0.1:\(port)"
             let (bound, continuation) = AsyncStream.makeStream(of: Void.self)
             serving = Task { [transport] in
+                // Also when serving fails (the port was taken meanwhile): the wait below ends,
+                // and the test fails on the connection instead of hanging.
+                defer { continuation.finish() }
                 try await transport.serve(host: "127.0.0.1", port: port) { continuation.finish() }
             }
             for await _ in bound {}

@@ -1,24 +1,19 @@
 import Foundation
+import SwetcdTestSupport
 
 /// A seeded, coverage-blind mutation loop for the normal build, where libFuzzer is not
 /// linked: `scripts/fuzz.sh --ci` runs it so CI fuzzes every target for a fixed seed and
 /// time without a second, sanitizer-instrumented build of the whole package. The long,
 /// coverage-guided runs stay with libFuzzer (`scripts/fuzz.sh --minutes N`).
 package struct Mutator {
-    private var state: UInt64
+    private var random: SplitMix64
 
     package init(seed: UInt64) {
-        state = seed
+        random = SplitMix64(seed: seed)
     }
 
-    /// SplitMix64: small, fast, and the same sequence for the same seed everywhere.
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The same sequence for the same seed everywhere.
+    package mutating func next() -> UInt64 { random.next() }
 
     private mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 
