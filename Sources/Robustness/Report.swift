@@ -57,9 +57,8 @@ public struct RobustnessReport: Sendable {
             if answers[input] == nil { order.append(input) }
             answers[input, default: [:]][normalize(fault.answer ?? ""), default: 0] += 1
         }
-        return order.map { input in
-            let seen = answers[input]!
-            let common = seen.max { $0.value < $1.value }!
+        return order.compactMap { input in
+            guard let seen = answers[input], let common = seen.max(by: { $0.value < $1.value }) else { return nil }
             let count = seen.values.reduce(0, +)
             let others = seen.count > 1 ? " (+\(seen.count - 1) other answers)" : ""
             return "    \(input) ×\(count) → \(common.key)\(others)"
