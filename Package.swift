@@ -51,11 +51,13 @@ let package = Package(
         .target(name: "WAL", dependencies: ["Raft", "Checksum"], swiftSettings: swiftSettings),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The backend: bucketed key-value tables in SQLite, written in batches.
-        .target(name: "Storage", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        // Waits and timers on the monotonic clock (a wall clock stepped back stretches none).
+        .target(name: "Timing", swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["CSQLite", "Timing"], swiftSettings: swiftSettings),
         // Multi-version key-value store: revisions, key index, ranges, txns, compaction.
-        .target(name: "MVCC", dependencies: ["Storage", "Checksum"], swiftSettings: swiftSettings),
+        .target(name: "MVCC", dependencies: ["Storage", "Checksum", "Timing"], swiftSettings: swiftSettings),
         // Leases: grant/revoke through the log, time kept by the leader, keys attached.
-        .target(name: "Lease", dependencies: ["Storage", "MVCC"], swiftSettings: swiftSettings),
+        .target(name: "Lease", dependencies: ["Storage", "MVCC", "Timing"], swiftSettings: swiftSettings),
         // Member-to-member traffic over gRPC: Raft messages, snapshots, forwarded calls.
         .target(
             name: "Transport",
@@ -74,7 +76,7 @@ let package = Package(
         .target(
             name: "EtcdServer",
             dependencies: [
-                "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum",
+                "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum", "Timing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),

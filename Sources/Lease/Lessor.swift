@@ -7,8 +7,10 @@ import Synchronization
 ///
 /// Granting and revoking happen through the log (the apply loop calls `grant` and
 /// `revoke`), so every member agrees on which leases exist. Time is kept only by the
-/// primary (the leader): it renews leases on keep-alive and finds expired ones, which the
-/// server then revokes through the log. A lease's keys are deleted with it, in one revision.
+/// primary (the leader): it renews leases on keep-alive and keeps their deadlines in a queue,
+/// earliest first; its expiry thread hands the member the leases whose time ran out, and
+/// the member revokes them through the log. A lease's keys are deleted with it, in one
+/// revision.
 public final class Lessor: LeaseAttachments, Sendable {
     /// etcd's largest TTL (seconds).
     public static let maxTTL: Int64 = 9_000_000_000
@@ -28,21 +30,33 @@ public final class Lessor: LeaseAttachments, Sendable {
         /// When it expires; nil while no primary keeps time (forever).
         var expiry: ContinuousClock.Instant?
         var keys: Set<[UInt8]> = []
-        /// Next time an expired lease may be reported again (its revoke may still be in flight).
-        var retryAfter: ContinuousClock.Instant?
     }
 
     private struct State {
         var leases: [Int64: Lease] = [:]
         var keyToLease: [[UInt8]: Int64] = [:]
         var isPrimary = false
+        /// The deadlines of timed leases (the primary's only).
+        var queue = ExpiryQueue()
+
+        /// Times every lease from `start`: its TTL plus `extend`.
+        mutating func startTiming(from start: ContinuousClock.Instant, extend: Duration) {
+            queue.removeAll()
+            for (id, lease) in leases {
+                let expiry = start + .seconds(lease.ttl) + extend
+                leases[id]!.expiry = expiry
+                queue.push(id, at: expiry)
+            }
+        }
     }
 
     private let state = Mutex(State())
+    private let timer = ExpiryTimer()
     /// Leases shorter than this are granted this long (seconds).
     public let minTTL: Int64
     private let now: @Sendable () -> ContinuousClock.Instant
-    /// How long an expired lease is not reported again after being reported.
+    /// How long an expired lease is not reported again after being reported (its revoke may
+    /// still be on its way through the log).
     private let expiredRetryInterval: Duration = .seconds(3)
 
     /// Loads the leases stored in `reader`. `minTTL` is etcd's 1.5 election timeouts,
@@ -77,12 +91,11 @@ public final class Lessor: LeaseAttachments, Sendable {
         }
         let start = now()
         state.withLock { state in
-            if state.isPrimary {
-                for id in leases.keys { leases[id]!.expiry = start + .seconds(leases[id]!.ttl) }
-            }
             state.leases = leases
             state.keyToLease = [:]
+            if state.isPrimary { state.startTiming(from: start, extend: .zero) }
         }
+        timer.wake()
     }
 
     // MARK: Applied through the log
@@ -93,10 +106,19 @@ public final class Lessor: LeaseAttachments, Sendable {
         guard ttl <= Self.maxTTL else { throw LeaseError.ttlTooLarge }
         let granted = max(ttl, minTTL)
         let start = now()
-        try state.withLock { state throws(LeaseError) in
+        let isEarliest = try state.withLock { state throws(LeaseError) -> Bool in
             guard state.leases[id] == nil else { throw .alreadyExists }
-            state.leases[id] = Lease(ttl: granted, expiry: state.isPrimary ? start + .seconds(granted) : nil)
+            guard state.isPrimary else {
+                state.leases[id] = Lease(ttl: granted, expiry: nil)
+                return false
+            }
+            let expiry = start + .seconds(granted)
+            state.leases[id] = Lease(ttl: granted, expiry: expiry)
+            let isEarliest = state.queue.earliest.map { expiry < $0 } ?? true
+            state.queue.push(id, at: expiry)
+            return isEarliest
         }
+        if isEarliest { timer.wake() }
         let record = LeaseRecord(id: id, ttl: granted)
         try batch.put(.lease, record.key, record.value)
         return Info(id: id, grantedTTL: granted, remaining: .seconds(granted), keys: [])
@@ -123,17 +145,16 @@ public final class Lessor: LeaseAttachments, Sendable {
         let start = now()
         state.withLock { state in
             state.isPrimary = true
-            for id in state.leases.keys {
-                state.leases[id]!.expiry = start + .seconds(state.leases[id]!.ttl) + extend
-                state.leases[id]!.retryAfter = nil
-            }
+            state.startTiming(from: start, extend: extend)
         }
+        timer.wake()
     }
 
     /// Stops keeping time (no longer the leader).
     public func demote() {
         state.withLock { state in
             state.isPrimary = false
+            state.queue.removeAll()
             for id in state.leases.keys { state.leases[id]!.expiry = nil }
         }
     }
@@ -148,28 +169,50 @@ public final class Lessor: LeaseAttachments, Sendable {
                 // Expired: its revoke is on the way; etcd answers as for a missing lease.
                 throw .notFound
             }
-            lease.expiry = start + .seconds(lease.ttl)
-            lease.retryAfter = nil
+            let expiry = start + .seconds(lease.ttl)
+            lease.expiry = expiry
             state.leases[id] = lease
+            state.queue.push(id, at: expiry)
             return lease.ttl
         }
     }
 
-    /// Up to `limit` expired leases not reported in the last few seconds.
-    public func expired(limit: Int) -> [Int64] {
+    /// Takes up to `limit` leases whose time ran out from the queue, ascending by ID. Each
+    /// goes back in the queue `expiredRetryInterval` from now, so one whose revoke got lost
+    /// (a leader change) is handed out again.
+    public func takeExpired(limit: Int) -> [Int64] {
         let current = now()
         return state.withLock { state in
             guard state.isPrimary else { return [] }
-            var found: [Int64] = []
-            for (id, lease) in state.leases {
-                guard let expiry = lease.expiry, expiry <= current else { continue }
-                if let retryAfter = lease.retryAfter, retryAfter > current { continue }
-                state.leases[id]!.retryAfter = current + expiredRetryInterval
-                found.append(id)
-                if found.count >= limit { break }
+            var found: Set<Int64> = []
+            while found.count < limit, let entry = state.queue.popDue(at: current) {
+                // Stale entries: the lease was renewed, revoked, or already taken this round.
+                guard let expiry = state.leases[entry.id]?.expiry, expiry <= current, !found.contains(entry.id) else { continue }
+                found.insert(entry.id)
+                state.queue.push(entry.id, at: current + expiredRetryInterval)
             }
             return found.sorted()
         }
+    }
+
+    /// The earliest deadline in the queue (nil when not primary or nothing is timed).
+    var nextDeadline: ContinuousClock.Instant? {
+        state.withLock { $0.isPrimary ? $0.queue.earliest : nil }
+    }
+
+    /// Starts the expiry thread: whenever leases run out, `onExpired` gets them (up to 500 at
+    /// a time, on that thread) to revoke. Runs until `stopExpiry()`.
+    public func startExpiry(_ onExpired: @escaping @Sendable ([Int64]) -> Void) {
+        timer.start(nextDeadline: { [weak self] in self?.nextDeadline }) { [weak self] in
+            guard let self else { return }
+            let expired = takeExpired(limit: 500)
+            if !expired.isEmpty { onExpired(expired) }
+        }
+    }
+
+    /// Stops the expiry thread (the member is stopping).
+    public func stopExpiry() {
+        timer.stop()
     }
 
     // MARK: Reading
@@ -208,37 +251,5 @@ public final class Lessor: LeaseAttachments, Sendable {
             state.leases[lease]?.keys.remove(key)
             if state.keyToLease[key] == lease { state.keyToLease.removeValue(forKey: key) }
         }
-    }
-}
-
-/// How a lease is stored in the backend's lease bucket: key = ID, value = ID and TTL,
-/// each 8 bytes big-endian.
-struct LeaseRecord {
-    let id: Int64
-    let ttl: Int64
-
-    init(id: Int64, ttl: Int64) {
-        self.id = id
-        self.ttl = ttl
-    }
-
-    init?(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        guard value.count == 16 else { return nil }
-        id = Self.read(value, at: 0)
-        ttl = Self.read(value, at: 8)
-    }
-
-    static func key(of id: Int64) -> [UInt8] { bytes(id) }
-    var key: [UInt8] { Self.bytes(id) }
-    var value: [UInt8] { Self.bytes(id) + Self.bytes(ttl) }
-
-    private static func bytes(_ value: Int64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> (56 - 8 * UInt64($0))) }
-    }
-
-    private static func read(_ buffer: UnsafeRawBufferPointer, at offset: Int) -> Int64 {
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(buffer[offset + i]) }
-        return Int64(bitPattern: value)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Timing
 
 /// Moves pages from SQLite's WAL file into the database on a background thread. Checkpoints
 /// are where SQLite fsyncs in `synchronous=NORMAL` mode; doing them here keeps those fsyncs
@@ -7,13 +8,13 @@ final class Checkpointer: @unchecked Sendable {
     // @unchecked: `connection` is only used on the checkpoint thread; the counters are
     // guarded by `condition`.
     private let connection: SQLiteConnection
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var commitsSinceCheckpoint = 0
     private var stopping = false
     private var finished = false
     /// Commits after which a checkpoint starts even before the interval has passed.
     private let commitThreshold = 512
-    private let interval: TimeInterval = 1
+    private let interval: Duration = .seconds(1)
 
     init(path: String) throws {
         connection = try SQLiteConnection(path: path)
@@ -43,7 +44,7 @@ final class Checkpointer: @unchecked Sendable {
         condition.lock()
         while !stopping {
             if commitsSinceCheckpoint < commitThreshold {
-                _ = condition.wait(until: Date().addingTimeInterval(interval))
+                condition.wait(until: .now + interval)
             }
             if stopping { break }
             let pending = commitsSinceCheckpoint

@@ -1,14 +1,15 @@
 import EtcdProto
 import Raft
 
-/// What the peer transport hands to the member, and what it asks of it on behalf of other
-/// members. Implemented by the server.
+/// What the peer transport hands to the member's Raft side, and what it asks of it on behalf
+/// of other members. Given to the transport when it is created.
 public protocol PeerHandler: AnyObject, Sendable {
     /// Raft messages from another member, in the order they were sent.
     func receive(_ messages: [Message])
     /// A snapshot from the leader: the MsgSnap message and the backend database, written to
     /// `databasePath`. Returning accepts it (the handler then owns the file); throwing refuses
-    /// it (the transport deletes the file and the sender hears of the failure).
+    /// it, preferably with `PeerError.snapshotRefused` (the transport deletes the file and the
+    /// sender hears of the failure).
     func receiveSnapshot(_ message: Message, databasePath: String) async throws
     /// A member could not be reached (Raft slows down sending to it).
     func reportUnreachable(_ memberID: UInt64)
@@ -21,14 +22,20 @@ public protocol PeerHandler: AnyObject, Sendable {
     func removedFromCluster()
     /// The membership, for members joining the cluster.
     func members() -> Swetcdpb_MembersResponse
+    /// Where a snapshot being received is written before it is handed over.
+    var snapshotDirectory: String { get }
+}
+
+/// The calls other members forward to this one when it leads: given to the transport when
+/// the Peer service starts serving (the member answering them exists by then). Each throws
+/// `PeerError.notLeader` when this member does not lead, so the caller looks again.
+public protocol ForwardedCallHandler: AnyObject, Sendable {
     /// A keep-alive forwarded by another member (answered by the leader).
     func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse
     /// A time-to-live lookup forwarded by another member (answered by the leader).
     func forwardedLeaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse
     /// A learner promotion forwarded by another member (answered by the leader).
     func forwardedMemberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse
-    /// Where a snapshot being received is written before it is handed over.
-    var snapshotDirectory: String { get }
 }
 
 /// Why a peer's request was refused.
@@ -40,6 +47,9 @@ public enum PeerError: Error, CustomStringConvertible {
     case unknownSender(UInt64)
     case unknownPeerURLs([String])
     case invalidMessage(String)
+    case snapshotRefused(index: UInt64, reason: String)
+    /// A forwarded call reached a member that does not lead (any more).
+    case notLeader
 
     public var description: String {
         switch self {
@@ -57,6 +67,10 @@ public enum PeerError: Error, CustomStringConvertible {
             return "rejected a joining member: no member was added with peer URLs \(urls)"
         case .invalidMessage(let what):
             return "rejected a Raft message: \(what)"
+        case .notLeader:
+            return PeerTransport.notLeaderMessage
+        case .snapshotRefused(let index, let reason):
+            return "snapshot \(index) refused: \(reason)"
         }
     }
 }

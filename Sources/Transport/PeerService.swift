@@ -19,6 +19,8 @@ struct PeerService: Sendable {
     let localID: UInt64
     let clusterID: @Sendable () -> UInt64
     let handler: any PeerHandler
+    /// Answers the calls forwarded to this member as leader.
+    let forwarded: any ForwardedCallHandler
     let logger: Logger
     /// Whether a member is one this member links to (a current member of the cluster).
     let isKnownPeer: @Sendable (UInt64) -> Bool
@@ -86,15 +88,24 @@ struct PeerService: Sendable {
             handler.members()
         }
         routes.unary(Swetcdpb_Peer.Method.LeaseRenew.descriptor) { (request: Etcdserverpb_LeaseKeepAliveRequest) in
-            try await handler.forwardedLeaseRenew(request)
+            try await answeringAsLeader { try await forwarded.forwardedLeaseRenew(request) }
         }
         routes.unary(Swetcdpb_Peer.Method.LeaseTimeToLive.descriptor) { (request: Etcdserverpb_LeaseTimeToLiveRequest) in
-            try await handler.forwardedLeaseTimeToLive(request)
+            try await answeringAsLeader { try await forwarded.forwardedLeaseTimeToLive(request) }
         }
         routes.unary(Swetcdpb_Peer.Method.MemberPromote.descriptor) { (request: Etcdserverpb_MemberPromoteRequest) in
-            try await handler.forwardedMemberPromote(request)
+            try await answeringAsLeader { try await forwarded.forwardedMemberPromote(request) }
         }
         return routes
+    }
+
+    /// Runs a forwarded call; a callee that does not lead says so in etcd's words.
+    private func answeringAsLeader<T>(_ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch PeerError.notLeader {
+            throw RPCError(code: .failedPrecondition, message: PeerTransport.notLeaderMessage)
+        }
     }
 
     /// One batch of the Raft stream: checked, decoded, handed to the member in order. A

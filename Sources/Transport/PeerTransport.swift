@@ -31,11 +31,14 @@ public final class PeerTransport: Sendable {
         cluster.set(id)
     }
 
-    /// Serves the Peer service on `host:port` until the task is cancelled; `onBound` runs
-    /// once the address is bound.
-    public func serve(host: String, port: Int, onBound: @escaping @Sendable () -> Void) async throws {
+    /// Serves the Peer service on `host:port` until the task is cancelled, `forwarded`
+    /// answering the calls other members forward to this one; `onBound` runs once the
+    /// address is bound.
+    public func serve(
+        host: String, port: Int, forwarded: any ForwardedCallHandler, onBound: @escaping @Sendable () -> Void
+    ) async throws {
         let service = PeerService(
-            localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, logger: logger,
+            localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, forwarded: forwarded, logger: logger,
             isKnownPeer: { [weak self] id in self?.isKnownPeer(id) ?? false },
             isKnownPeerURLs: { [weak self] urls in self?.isKnownPeer(urls: urls) ?? false })
         let routes = try service.routes()

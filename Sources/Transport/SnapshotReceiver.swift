@@ -46,7 +46,11 @@ struct SnapshotReceiver {
             try file?.synchronize()
             try file?.close()
             file = nil
-            try await handler.receiveSnapshot(snapshot, databasePath: path)
+            do {
+                try await handler.receiveSnapshot(snapshot, databasePath: path)
+            } catch let refusal as PeerError {
+                throw RPCError(code: .failedPrecondition, message: "\(refusal)")
+            }
             handedOver = true
             return
         }

@@ -16,7 +16,7 @@ import Testing
         let membership = Membership(clusterID: cluster)
         try membership.recordClusterID(in: backend.batch)
         for id in members { try membership.add(Member(id: id, peerURLs: ["http://127.0.0.1:\(id)"]), in: backend.batch) }
-        try backend.batch.put(.meta, EntryApplier.consistentIndexKey, EntryApplier.bigEndian(consistentIndex))
+        try backend.batch.put(.meta, EntryApplier.consistentIndexKey, consistentIndex.bigEndianBytes)
         try backend.close()
         return path
     }

@@ -39,16 +39,16 @@ final class ManualClock: Sendable {
         lessor.promote(extend: .zero)
         _ = try lessor.grant(id: 7, ttl: 10, in: backend.batch)
         clock.advance(.seconds(9))
-        #expect(lessor.expired(limit: 10).isEmpty)
+        #expect(lessor.takeExpired(limit: 10).isEmpty)
         #expect(try lessor.renew(id: 7) == 10, "keep-alive restarts the full TTL")
         clock.advance(.seconds(9))
-        #expect(lessor.expired(limit: 10).isEmpty)
+        #expect(lessor.takeExpired(limit: 10).isEmpty)
         clock.advance(.seconds(2))
-        #expect(lessor.expired(limit: 10) == [7])
-        #expect(lessor.expired(limit: 10).isEmpty, "not reported again while its revoke is in flight")
+        #expect(lessor.takeExpired(limit: 10) == [7])
+        #expect(lessor.takeExpired(limit: 10).isEmpty, "not reported again while its revoke is in flight")
         #expect(throws: LeaseError.notFound) { try lessor.renew(id: 7) }
         clock.advance(.seconds(4))
-        #expect(lessor.expired(limit: 10) == [7])
+        #expect(lessor.takeExpired(limit: 10) == [7])
     }
 
     @Test func followersKeepNoTime() throws {
@@ -57,7 +57,7 @@ final class ManualClock: Sendable {
         let lessor = try lessor(backend, clock: clock)
         _ = try lessor.grant(id: 1, ttl: 5, in: backend.batch)
         clock.advance(.seconds(100))
-        #expect(lessor.expired(limit: 10).isEmpty)
+        #expect(lessor.takeExpired(limit: 10).isEmpty)
         #expect(lessor.lookup(1)?.remaining == nil)
         #expect(throws: LeaseError.notPrimary) { try lessor.renew(id: 1) }
     }

@@ -26,11 +26,11 @@ import Testing
             let port = try Ports.free(1)[0]
             url = "http://127.0.0.1:\(port)"
             let (bound, continuation) = AsyncStream.makeStream(of: Void.self)
-            serving = Task { [transport] in
+            serving = Task { [transport, handler] in
                 // Also when serving fails (the port was taken meanwhile): the wait below ends,
                 // and the test fails on the connection instead of hanging.
                 defer { continuation.finish() }
-                try await transport.serve(host: "127.0.0.1", port: port) { continuation.finish() }
+                try await transport.serve(host: "127.0.0.1", port: port, forwarded: handler) { continuation.finish() }
             }
             for await _ in bound {}
         }
@@ -42,7 +42,7 @@ import Testing
 
         var service: PeerService {
             PeerService(
-                localID: 2, clusterID: { 42 }, handler: handler, logger: Logger(label: "test"),
+                localID: 2, clusterID: { 42 }, handler: handler, forwarded: handler, logger: Logger(label: "test"),
                 isKnownPeer: { $0 == 1 }, isKnownPeerURLs: { $0 == [Receiver.memberURL] })
         }
     }

@@ -7,7 +7,7 @@ import XCTest
 @testable import Transport
 
 /// A handler that records what arrives.
-final class RecordingHandler: PeerHandler {
+final class RecordingHandler: PeerHandler, ForwardedCallHandler {
     let received = Mutex<[Message]>([])
     let snapshots = Mutex<[(Message, Data)]>([])
     let unreachable = Mutex<Set<UInt64>>([])
@@ -95,7 +95,7 @@ final class PeerTransportTests: XCTestCase {
         let a = PeerTransport(localID: 1, clusterID: 42, handler: handlerA, logger: logger)
         let b = PeerTransport(localID: 2, clusterID: 42, handler: handlerB, logger: logger)
         let bound = Mutex(false)
-        let serving = Task { try await b.serve(host: "127.0.0.1", port: portB) { bound.withLock { $0 = true } } }
+        let serving = Task { try await b.serve(host: "127.0.0.1", port: portB, forwarded: handlerB) { bound.withLock { $0 = true } } }
         defer {
             serving.cancel()
             a.stop()
@@ -146,7 +146,7 @@ final class PeerTransportTests: XCTestCase {
         let port = try freePort()
         let receiver = RecordingHandler(removed: [7])
         let b = PeerTransport(localID: 2, clusterID: 42, handler: receiver, logger: logger)
-        let serving = Task { try await b.serve(host: "127.0.0.1", port: port) {} }
+        let serving = Task { try await b.serve(host: "127.0.0.1", port: port, forwarded: RecordingHandler()) {} }
         defer {
             serving.cancel()
             b.stop()

@@ -34,7 +34,7 @@ package final class StandaloneMember {
         let silent = Logger(label: "swetcd.standalone") { _ in SwiftLogNoOpLogHandler() }
         applier = try EntryApplier(
             store: store, backend: backend, membership: Membership(clusterID: 1), lessor: lessor, waits: WaitRegistry(),
-            localMemberID: 1, logger: silent)
+            localMemberID: 1, metrics: nil, logger: silent)
         kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
     }
 

@@ -21,6 +21,6 @@ extension Membership {
             }
             return
         }
-        try batch.put(.cluster, Self.clusterIDKey, EntryApplier.bigEndian(clusterID))
+        try batch.put(.cluster, Self.clusterIDKey, clusterID.bigEndianBytes)
     }
 }

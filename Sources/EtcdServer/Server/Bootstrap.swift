@@ -134,15 +134,17 @@ extension EtcdServer {
         return try metadata.serializedBytes()
     }
 
-    /// Opens the state machine, builds Raft, the transport and the server, and starts them.
+    /// Opens the state machine and builds the member in one pass, each part from the parts
+    /// it needs (the inbox and the peer inbound side before the transport, the transport
+    /// before the Raft loop, the loop before the server), then starts it.
     private static func assemble(config: ServerConfig, origin: Origin, logger: Logger) throws -> EtcdServer {
-        let started = Date()
+        let started = ContinuousClock.now
         let backend = try Backend(path: config.backendPath)
         let lessor = try Lessor(loadingFrom: backend.batch, minTTL: config.minimumLeaseTTL)
         let store = try KVStore(backend: backend, leases: lessor)
         logger.info(
             "opened backend db",
-            metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(Date().timeIntervalSince(started)))"])
+            metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(ContinuousClock.now - started))"])
         let membership = Membership(clusterID: origin.clusterID)
         try membership.load(from: backend.batch)
         try membership.recordClusterID(in: backend.batch)
@@ -155,9 +157,10 @@ extension EtcdServer {
             throw ConfigError("the member has been permanently removed from the cluster")
         }
         let waits = WaitRegistry()
+        let metrics = ServerMetrics(serverVersion: ServerVersion.server)
         let applier = try EntryApplier(
             store: store, backend: backend, membership: membership, lessor: lessor, waits: waits,
-            localMemberID: origin.memberID, logger: logger)
+            localMemberID: origin.memberID, metrics: metrics, logger: logger)
         let snapshotIndex = origin.storage.latestSnapshot.metadata.index
         if applier.appliedIndex < snapshotIndex {
             throw ConfigError(
@@ -169,26 +172,28 @@ extension EtcdServer {
         let raftConfig = Raft.Config(
             id: origin.memberID, electionTick: electionTicks, heartbeatTick: 1, applied: snapshotIndex,
             maxSizePerMsg: 1 << 20, maxInflightMsgs: 512, maxUncommittedEntriesSize: 1 << 30, checkQuorum: true,
-            preVote: config.preVote, seed: origin.memberID ^ UInt64(UInt32(truncatingIfNeeded: started.timeIntervalSince1970.bitPattern)))
+            preVote: config.preVote, seed: origin.memberID ^ UInt64(UInt32(truncatingIfNeeded: Date().timeIntervalSince1970.bitPattern)))
         let node = try RawNode(config: raftConfig, storage: origin.storage)
         if let peers = origin.bootstrapPeers { try node.bootstrap(peers: peers) }
 
-        let proxy = PeerHandlerProxy()
-        let transport = PeerTransport(localID: origin.memberID, clusterID: origin.clusterID, handler: proxy, logger: logger)
-        let metrics = ServerMetrics(serverVersion: ServerVersion.server)
-        applier.metrics = metrics
+        let inbox = RaftInbox()
+        let stopRequests = StopRequests()
+        let inbound = PeerInbound(
+            inbox: inbox, membership: membership, memberID: origin.memberID, snapshotDirectory: config.snapshotDirectory,
+            stopRequests: stopRequests, logger: logger)
+        let transport = PeerTransport(localID: origin.memberID, clusterID: origin.clusterID, handler: inbound, logger: logger)
         let raft = RaftNode(
             id: origin.memberID, node: node, storage: origin.storage, wal: origin.wal,
-            snapshotter: Snapshotter(directory: config.snapshotDirectory), applier: applier, transport: transport,
+            snapshotter: Snapshotter(directory: config.snapshotDirectory), applier: applier, transport: transport, inbox: inbox,
+            lessor: lessor, membership: membership, stopRequests: stopRequests,
             settings: RaftNode.Settings(
-                heartbeat: config.heartbeatInterval, electionTicks: electionTicks, snapshotCount: config.snapshotCount,
-                catchUpEntries: config.snapshotCatchUpEntries, maxSnapshots: config.maxSnapshots, maxWALs: config.maxWALs),
+                heartbeat: config.heartbeatInterval, electionTicks: electionTicks, electionTimeout: config.electionTimeout,
+                snapshotCount: config.snapshotCount, catchUpEntries: config.snapshotCatchUpEntries,
+                maxSnapshots: config.maxSnapshots, maxWALs: config.maxWALs),
             metrics: metrics, logger: logger)
         let server = EtcdServer(
             config: config, memberID: origin.memberID, membership: membership, store: store, backend: backend,
-            lessor: lessor, raft: raft, waits: waits, logger: logger)
-        proxy.target = server
-        server.wireUp()
+            lessor: lessor, raft: raft, waits: waits, stopRequests: stopRequests, logger: logger)
 
         for member in origin.knownMembers + membership.members where member.id != origin.memberID {
             transport.addPeer(member.id, urls: member.peerURLs)

@@ -22,21 +22,16 @@ final class EntryApplier {
     private let kv: KVApplier
     /// Index of the last entry applied (and committed to the backend).
     private(set) var appliedIndex: UInt64
-    /// Where apply timings go (set once the server's metrics exist).
-    var metrics: ServerMetrics?
-    /// Called once this member's attributes were applied (the member has "published" itself).
-    var onPublished: (@Sendable () -> Void)?
-    /// Applies a membership change to Raft's configuration (every conf-change entry, in
-    /// order, even those the backend already holds: Raft's configuration is not persisted).
-    var applyConfChange: ((ConfChange) throws -> Void)?
-    /// Called after a membership change reached the backend (the transport follows it).
-    var onMembershipChange: ((ConfChange, Member?) -> Void)?
+    /// Where apply timings and lease counts go (nil: nowhere, as in the fuzz harness).
+    private let metrics: ServerMetrics?
+    /// What the batch being applied did for the Raft loop to follow.
+    private var effects = AppliedEffects()
 
     static let consistentIndexKey = Array("consistent_index".utf8)
 
     init(
         store: KVStore, backend: Backend, membership: Membership, lessor: Lessor, waits: WaitRegistry, localMemberID: UInt64,
-        logger: Logger
+        metrics: ServerMetrics?, logger: Logger
     ) throws {
         self.store = store
         self.backend = backend
@@ -44,6 +39,7 @@ final class EntryApplier {
         self.lessor = lessor
         self.waits = waits
         self.localMemberID = localMemberID
+        self.metrics = metrics
         self.logger = logger
         kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
         appliedIndex = try Self.readConsistentIndex(backend.batch)
@@ -57,8 +53,12 @@ final class EntryApplier {
     }
 
     /// Applies `entries` (those at or below the applied index are skipped, as after a
-    /// restart), answers the waiting clients and commits the backend.
-    func apply(_ entries: [Entry]) throws {
+    /// restart), answers the waiting clients and commits the backend. Returns what the Raft
+    /// loop must follow up: Raft's configuration, the transport's peers, the member's state.
+    @discardableResult
+    func apply(_ entries: [Entry]) throws -> AppliedEffects {
+        effects = AppliedEffects()
+        defer { effects = AppliedEffects() }
         var results: [(UInt64, Result<ApplyResult, EtcdError>)] = []
         var last = appliedIndex
         for entry in entries {
@@ -70,7 +70,7 @@ final class EntryApplier {
                 } else if try !isRejectedConfChange(at: entry.index) {
                     // Raft's configuration is not persisted: it is rebuilt from every conf
                     // change after the snapshot, including those the backend already holds.
-                    try applyConfChange?(change)
+                    effects.confChanges.append(change)
                 }
             }
             guard fresh else { continue }
@@ -93,8 +93,8 @@ final class EntryApplier {
                 }
             }
         }
-        guard last > appliedIndex else { return }
-        try backend.batch.put(.meta, Self.consistentIndexKey, Self.bigEndian(last))
+        guard last > appliedIndex else { return effects }
+        try backend.batch.put(.meta, Self.consistentIndexKey, last.bigEndianBytes)
         // The WAL already holds these entries, so the clients are answered while the backend
         // commits; the store's gate makes anyone reading meanwhile wait for that commit.
         if !results.isEmpty {
@@ -105,6 +105,7 @@ final class EntryApplier {
         try store.commit()
         metrics?.backendCommitDuration.recordInterval(since: commitStart)
         appliedIndex = last
+        return effects
     }
 
     private func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
@@ -136,7 +137,7 @@ final class EntryApplier {
                         "local-member-attributes": "{Name:\(attributes.name) ClientURLs:[\(attributes.clientUrls.joined(separator: " "))]}",
                         "cluster-id": "\(MemberIdentity.hex(membership.clusterID))",
                     ])
-                onPublished?()
+                effects.publishedLocalMember = true
             }
             return .success(.none)
         case .clusterVersion(let version):
@@ -217,7 +218,7 @@ final class EntryApplier {
             logger.warning("refused membership change", metadata: ["peer-id": "\(MemberIdentity.hex(change.nodeID))", "reason": "\(refusal)"])
             return .failure(refusal)
         }
-        try applyConfChange?(change)
+        effects.confChanges.append(change)
         return try recordMembershipChange(change, context: context)
     }
 
@@ -249,7 +250,7 @@ final class EntryApplier {
     }
 
     static func rejectedConfChangeKey(_ index: UInt64) -> [UInt8] {
-        Array("rejected_confchange/".utf8) + bigEndian(index)
+        Array("rejected_confchange/".utf8) + index.bigEndianBytes
     }
 
     private func isRejectedConfChange(at index: UInt64) throws -> Bool {
@@ -281,7 +282,7 @@ final class EntryApplier {
                 logger.info("updated member", metadata: metadata.merging(["peer-urls": "\(member.peerURLs)"]) { $1 })
             }
         }
-        onMembershipChange?(change, member)
+        effects.membershipChanges.append((change, member))
         return .success(.membership)
     }
 
@@ -294,8 +295,15 @@ final class EntryApplier {
         try membership.load(from: backend.batch)
         appliedIndex = try Self.readConsistentIndex(backend.batch)
     }
+}
 
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
-    }
+/// What applying a batch of entries did beyond answering clients, for the Raft loop to follow.
+struct AppliedEffects {
+    /// Membership changes for Raft's configuration, in log order: those accepted now and
+    /// those replayed after a restart (Raft's configuration is not persisted).
+    var confChanges: [ConfChange] = []
+    /// Membership changes accepted now, with the member each concerns, for the transport.
+    var membershipChanges: [(change: ConfChange, member: Member?)] = []
+    /// This member's name and client URLs were applied: it has published itself.
+    var publishedLocalMember = false
 }

@@ -155,30 +155,6 @@ extension EtcdServer {
         let started = startedVoters().filter { $0 != id }.count
         return started >= (voters - 1) / 2 + 1
     }
-
-    /// Follows a membership change in the transport; a member removed from the cluster stops.
-    func membershipChanged(_ change: ConfChange, _ member: Member?) {
-        switch change.type {
-        case .addNode, .addLearnerNode:
-            if let member, !member.peerURLs.isEmpty, member.id != memberID {
-                raft.transport.addPeer(member.id, urls: member.peerURLs)
-            }
-        case .updateNode:
-            if let member, change.nodeID != memberID { raft.transport.addPeer(change.nodeID, urls: member.peerURLs) }
-        case .removeNode:
-            if change.nodeID == memberID {
-                logger.warning("the member has been permanently removed from the cluster; shutting down")
-                // Like etcd, linger ten heartbeats so the removal reaches the others first.
-                let linger = config.heartbeatInterval * 10
-                Task.detached { [self] in
-                    try? await Task.sleep(for: linger)
-                    stop()
-                }
-            } else {
-                raft.transport.removePeer(change.nodeID)
-            }
-        }
-    }
 }
 
 extension Etcdserverpb_Member {

@@ -1,8 +1,6 @@
 import EtcdProto
 import Foundation
-import GRPCCore
 import Lease
-import Transport
 
 extension EtcdServer {
     public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
@@ -12,16 +10,12 @@ extension EtcdServer {
             // Like etcd: a server-chosen ID is a positive request ID.
             request.id = Int64(bitPattern: requestIDs.next() & (UInt64(1) << 63 - 1))
         }
-        guard case .leaseGrant(var response) = try await propose(.leaseGrant(request)) else { throw unexpectedResult() }
-        fill(&response.header)
-        return response
+        return try await proposed(.leaseGrant(request))
     }
 
     public func leaseRevoke(_ request: Etcdserverpb_LeaseRevokeRequest) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
         try requireVoter()
-        guard case .leaseRevoke(var response) = try await propose(.leaseRevoke(request)) else { throw unexpectedResult() }
-        fill(&response.header)
-        return response
+        return try await proposed(.leaseRevoke(request))
     }
 
     /// A keep-alive from a client: answered here by the leader, forwarded to it otherwise.
@@ -43,29 +37,6 @@ extension EtcdServer {
         var response = try await forwardToLeader { try await $0.leaseTimeToLive(request) }
         response.header = header()
         return response
-    }
-
-    /// Calls the leader's Peer service, waiting (within the request timeout) for a leader.
-    func forwardToLeader<T: Sendable>(
-        _ call: @Sendable (PeerClient) async throws -> T
-    ) async throws(EtcdError) -> T {
-        let deadline = ContinuousClock.now + requestTimeout
-        while true {
-            let leader = raft.leader
-            if leader != 0 && leader != memberID {
-                do {
-                    return try await call(raft.transport.peerClient(leader))
-                } catch let error as RPCError where error.code == .unavailable || error.message == EtcdError.notLeader.message {
-                    // The leader moved or is unreachable: look again.
-                } catch {
-                    throw EtcdError.wrapping(error)
-                }
-            } else if leader == memberID {
-                throw .notLeader
-            }
-            if ContinuousClock.now > deadline { throw .timeout }
-            try? await Task.sleep(for: config.heartbeatInterval)
-        }
     }
 
     /// A keep-alive: the lease's TTL, or 0 when it does not exist (etcd's answer).
@@ -111,9 +82,9 @@ extension EtcdServer {
         return response
     }
 
-    /// Revokes, through the log, the leases whose time ran out.
-    func revokeExpiredLeases() {
-        for id in lessor.expired(limit: 500) {
+    /// Revokes, through the log, leases whose time ran out (the lessor hands them over).
+    func revokeExpired(_ ids: [Int64]) {
+        for id in ids {
             var revoke = Etcdserverpb_LeaseRevokeRequest()
             revoke.id = id
             logger.debug("revoking expired lease", metadata: ["lease-id": "\(String(UInt64(bitPattern: id), radix: 16))"])

@@ -1,6 +1,7 @@
 import Foundation
 import Raft
 import Synchronization
+import Timing
 
 /// Work handed to the Raft loop by other threads: peer messages, proposals, read requests,
 /// membership changes and reports. The loop drains it all at once, which is what batches
@@ -24,7 +25,7 @@ final class RaftInbox: @unchecked Sendable {
         case progress(CheckedContinuation<[UInt64: UInt64], Never>)
     }
 
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var items: [Item] = []
     private var closed = false
     /// Whether `items` holds anything, readable without the lock (for the polling in `take`).
@@ -46,9 +47,9 @@ final class RaftInbox: @unchecked Sendable {
         return true
     }
 
-    /// Waits until `deadline` for items and takes them all; nil once closed.
-    /// The loop's thread only.
-    func take(until deadline: Date) -> [Item]? {
+    /// Waits until `deadline` (monotonic: a wall clock stepped back does not stretch the
+    /// wait) for items and takes them all; nil once closed. The loop's thread only.
+    func take(until deadline: ContinuousClock.Instant) -> [Item]? {
         var idleSince: ContinuousClock.Instant?
         if !hasItems.load(ordering: .acquiring) {
             let now = ContinuousClock.now
@@ -59,7 +60,7 @@ final class RaftInbox: @unchecked Sendable {
         }
         condition.lock()
         defer { condition.unlock() }
-        if items.isEmpty && !closed { _ = condition.wait(until: deadline) }
+        if items.isEmpty && !closed { condition.wait(until: deadline) }
         if closed && items.isEmpty { return nil }
         if let idleSince, !items.isEmpty { polling.record(gap: .now - idleSince) }
         hasItems.store(false, ordering: .relaxed)

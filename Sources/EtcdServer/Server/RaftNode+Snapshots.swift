@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import Raft
+import WAL
 
 /// Peer messages and snapshots on the Raft loop: what Raft refuses is logged and dropped;
-/// snapshots go out with a copy of the backend and come in only with a verified database.
+/// snapshots go out with a copy of the backend and come in only with a verified database;
+/// the member takes one every `--snapshot-count` entries and purges old files.
 extension RaftNode {
     func send(_ messages: [Message]) {
         var plain: [Message] = []
@@ -95,5 +97,40 @@ extension RaftNode {
             try? FileManager.default.removeItem(atPath: earlier)
         }
         return nil
+    }
+
+    /// Raft sends followers the stored snapshot, and a follower ignores one whose
+    /// configuration does not list it: after a membership change, the in-memory snapshot is
+    /// refreshed at the applied index (cheap: its data is the backend, copied when sent).
+    func refreshSnapshotConfiguration() {
+        guard configurationChanged else { return }
+        configurationChanged = false
+        let applied = applier.appliedIndex
+        guard applied > storage.latestSnapshot.metadata.index, applied <= storage.lastIndex() else { return }
+        _ = try? storage.createSnapshot(at: applied, confState: confState, data: [])
+    }
+
+    /// Takes a snapshot once enough entries were applied since the last one, then compacts
+    /// the in-memory log and purges old WAL segments and snapshot files.
+    func maybeSnapshot() {
+        let applied = applier.appliedIndex
+        guard applied > snapshotIndex, applied - snapshotIndex >= settings.snapshotCount else { return }
+        do {
+            let snapshot = try storage.createSnapshot(at: applied, confState: confState, data: [])
+            try snapshotter.save(snapshot)
+            try wal.saveSnapshot(SnapshotMarker(snapshot.metadata))
+            snapshotIndex = applied
+            if applied > settings.catchUpEntries {
+                try? storage.compact(applied - settings.catchUpEntries)
+            }
+            snapshotter.purge(keep: settings.maxSnapshots)
+            // WAL segments go only when every snapshot still kept can open the log without them.
+            if let oldest = snapshotter.oldestSnapshotIndex(), (try? wal.segmentFiles().count) ?? 0 > settings.maxWALs {
+                _ = try? wal.removeSegments(coveredBy: oldest)
+            }
+            logger.info("saved snapshot", metadata: ["snapshot-index": "\(applied)"])
+        } catch {
+            logger.error("failed to save snapshot", metadata: ["error": "\(error)"])
+        }
     }
 }

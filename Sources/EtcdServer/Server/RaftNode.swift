@@ -1,4 +1,6 @@
+import EtcdProto
 import Foundation
+import Lease
 import Logging
 import Raft
 import Synchronization
@@ -17,6 +19,8 @@ final class RaftNode: @unchecked Sendable {
     struct Settings {
         var heartbeat: Duration
         var electionTicks: Int
+        /// What a new leader adds to every lease's TTL (etcd: one election timeout).
+        var electionTimeout: Duration
         /// Take a snapshot after this many applied entries (etcd's --snapshot-count).
         var snapshotCount: UInt64
         /// Entries kept in the log behind a snapshot so slow followers catch up without one.
@@ -28,39 +32,38 @@ final class RaftNode: @unchecked Sendable {
     let id: UInt64
     let node: RawNode
     let storage: MemoryStorage
-    private let wal: WAL
+    let wal: WAL
     let snapshotter: Snapshotter
     let applier: EntryApplier
     let transport: PeerTransport
-    private let settings: Settings
+    let inbox: RaftInbox
+    let lessor: Lessor
+    let membership: Membership
+    let stopRequests: StopRequests
+    let settings: Settings
     let logger: Logger
     let metrics: ServerMetrics
-    let inbox = RaftInbox()
 
-    private let committed: Atomic<UInt64>
+    let committed: Atomic<UInt64>
     private let applied: Atomic<UInt64>
-    private let currentTerm: Atomic<UInt64>
-    private let currentLeader: Atomic<UInt64>
-    private let leading = Atomic(false)
+    let currentTerm: Atomic<UInt64>
+    let currentLeader: Atomic<UInt64>
+    let leading = Atomic(false)
+    let published = Atomic(false)
     private let finished = NSCondition()
     private var running = false
-
-    /// Called on the loop thread when the leader changes: (new leader, this member leads).
-    var onLeaderChange: ((UInt64, Bool) -> Void)?
-
-    // Linearizable reads: waiting for a ReadIndex round, in one, confirmed at an index.
-    private var pendingReads: [ReadRequest] = []
-    private var readRound: (context: UInt64, reads: [ReadRequest], issued: ContinuousClock.Instant)?
-    private var confirmedReads: [(index: UInt64, reads: [ReadRequest])] = []
-    private var nextReadContext: UInt64 = 0
+    var reads: ReadIndexBatcher
     /// Snapshot databases received from the leader, by snapshot index, until Raft takes them.
     var receivedDatabases: [UInt64: String] = [:]
     var snapshotIndex: UInt64
     var confState: ConfState
+    /// A membership change was applied since the in-memory snapshot was last refreshed.
+    var configurationChanged = false
 
     init(
         id: UInt64, node: RawNode, storage: MemoryStorage, wal: WAL, snapshotter: Snapshotter, applier: EntryApplier,
-        transport: PeerTransport, settings: Settings, metrics: ServerMetrics, logger: Logger
+        transport: PeerTransport, inbox: RaftInbox, lessor: Lessor, membership: Membership, stopRequests: StopRequests,
+        settings: Settings, metrics: ServerMetrics, logger: Logger
     ) {
         self.id = id
         self.node = node
@@ -69,6 +72,10 @@ final class RaftNode: @unchecked Sendable {
         self.snapshotter = snapshotter
         self.applier = applier
         self.transport = transport
+        self.inbox = inbox
+        self.lessor = lessor
+        self.membership = membership
+        self.stopRequests = stopRequests
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
@@ -79,6 +86,7 @@ final class RaftNode: @unchecked Sendable {
         currentLeader = Atomic(0)
         snapshotIndex = storage.latestSnapshot.metadata.index
         confState = storage.latestSnapshot.metadata.confState
+        reads = ReadIndexBatcher(retryAfter: settings.heartbeat * 5)
     }
 
     // MARK: Observations (any thread)
@@ -88,6 +96,8 @@ final class RaftNode: @unchecked Sendable {
     var isLeader: Bool { leading.load(ordering: .acquiring) }
     var committedIndex: UInt64 { committed.load(ordering: .acquiring) }
     var appliedIndex: UInt64 { applied.load(ordering: .acquiring) }
+    /// Whether this member's name and client URLs were applied (it then serves clients).
+    var isPublished: Bool { published.load(ordering: .acquiring) }
 
     // MARK: Lifecycle
 
@@ -105,9 +115,7 @@ final class RaftNode: @unchecked Sendable {
         finished.lock()
         while running { finished.wait() }
         finished.unlock()
-        for read in pendingReads + (readRound?.reads ?? []) + confirmedReads.flatMap(\.reads) {
-            read.finish(.stopped)
-        }
+        reads.failAll(.stopped)
         try? wal.close()
     }
 
@@ -122,15 +130,16 @@ final class RaftNode: @unchecked Sendable {
     // MARK: The loop
 
     private func run() {
-        let interval = TimeInterval(settings.heartbeat.components.seconds)
-            + TimeInterval(settings.heartbeat.components.attoseconds) / 1e18
-        var nextTick = Date().addingTimeInterval(interval)
+        // The monotonic clock: ticks (heartbeats, election timeouts) go on however the wall
+        // clock is stepped.
+        let interval = settings.heartbeat
+        var nextTick = ContinuousClock.now + interval
         while let items = inbox.take(until: nextTick) {
             for item in items { handle(item) }
-            let now = Date()
+            let now = ContinuousClock.now
             if now >= nextTick {
                 node.tick()
-                nextTick = max(nextTick.addingTimeInterval(interval), now)
+                nextTick = max(nextTick + interval, now)
             }
             advance()
             serveReads()
@@ -179,7 +188,7 @@ final class RaftNode: @unchecked Sendable {
                 applier.waits.trigger(id, .failure(.proposalDropped))
             }
         case .read(let request):
-            pendingReads.append(request)
+            reads.add(request)
         case .campaign:
             campaignPending = true
         case .transferLeadership(let target):
@@ -227,40 +236,17 @@ final class RaftNode: @unchecked Sendable {
             if let snapshot = ready.snapshot, !snapshot.isEmpty {
                 try installSnapshot(snapshot)
             }
-            try applier.apply(ready.committedEntries)
+            try follow(try applier.apply(ready.committedEntries))
             applied.store(applier.appliedIndex, ordering: .releasing)
             metrics.proposalsApplied.record(applier.appliedIndex)
-            for state in ready.readStates { confirmRead(state) }
+            for state in ready.readStates { reads.confirm(state) }
             node.advance()
         }
         refreshSnapshotConfiguration()
         maybeSnapshot()
     }
 
-    private func leadershipChanged(_ soft: SoftState) {
-        let previous = currentLeader.exchange(soft.lead, ordering: .acquiringAndReleasing)
-        let isLeader = soft.raftState == .leader
-        leading.store(isLeader, ordering: .releasing)
-        metrics.hasLeader.record(soft.lead == 0 ? 0 : 1)
-        metrics.isLeader.record(isLeader ? 1 : 0)
-        guard previous != soft.lead else { return }
-        if let round = readRound {
-            // The read index was asked of a leader that is gone (etcd: leader changed).
-            readRound = nil
-            for read in round.reads { read.finish(.leaderChanged) }
-        }
-        if soft.lead != 0 {
-            metrics.leaderChanges.increment()
-            logger.info(
-                "raft.node: elected leader",
-                metadata: ["local-member-id": "\(hex(id))", "leader": "\(hex(soft.lead))", "term": "\(node.term)"])
-        } else {
-            logger.info("raft.node: lost leader", metadata: ["local-member-id": "\(hex(id))", "term": "\(node.term)"])
-        }
-        onLeaderChange?(soft.lead, isLeader)
-    }
-
-    // MARK: Messages and snapshots
+    // MARK: Progress and reads
 
     /// The leader's match index for every member (empty on followers).
     func progress() async -> [UInt64: UInt64] {
@@ -269,89 +255,14 @@ final class RaftNode: @unchecked Sendable {
         }
     }
 
-    /// Records the configuration after a membership change (for the next snapshot).
-    func applyConfChange(_ change: ConfChange) throws -> ConfState {
-        let state = try node.applyConfChange(change)
-        confState = state
-        configurationChanged = true
-        return state
-    }
-
-    /// A membership change was applied since the in-memory snapshot was last refreshed.
-    private var configurationChanged = false
-
-    /// Raft sends followers the stored snapshot, and a follower ignores one whose
-    /// configuration does not list it: after a membership change, the in-memory snapshot is
-    /// refreshed at the applied index (cheap: its data is the backend, copied when sent).
-    private func refreshSnapshotConfiguration() {
-        guard configurationChanged else { return }
-        configurationChanged = false
-        let applied = applier.appliedIndex
-        guard applied > storage.latestSnapshot.metadata.index, applied <= storage.lastIndex() else { return }
-        _ = try? storage.createSnapshot(at: applied, confState: confState, data: [])
-    }
-
-    /// Takes a snapshot once enough entries were applied since the last one, then compacts
-    /// the in-memory log and purges old WAL segments and snapshot files.
-    private func maybeSnapshot() {
-        let applied = applier.appliedIndex
-        guard applied > snapshotIndex, applied - snapshotIndex >= settings.snapshotCount else { return }
-        do {
-            let snapshot = try storage.createSnapshot(at: applied, confState: confState, data: [])
-            try snapshotter.save(snapshot)
-            try wal.saveSnapshot(SnapshotMarker(snapshot.metadata))
-            snapshotIndex = applied
-            if applied > settings.catchUpEntries {
-                try? storage.compact(applied - settings.catchUpEntries)
-            }
-            snapshotter.purge(keep: settings.maxSnapshots)
-            // WAL segments go only when every snapshot still kept can open the log without them.
-            if let oldest = snapshotter.oldestSnapshotIndex(), (try? wal.segmentFiles().count) ?? 0 > settings.maxWALs {
-                _ = try? wal.removeSegments(coveredBy: oldest)
-            }
-            logger.info("saved snapshot", metadata: ["snapshot-index": "\(applied)"])
-        } catch {
-            logger.error("failed to save snapshot", metadata: ["error": "\(error)"])
-        }
-    }
-
-    // MARK: Linearizable reads
-
-    /// One ReadIndex round serves every read waiting when it starts; a round that got no
-    /// answer (leader change, lost message) is re-issued.
+    /// Starts a ReadIndex round for the reads waiting, if none is in flight, and lets those
+    /// whose read index is applied run.
     private func serveReads() {
-        let now = ContinuousClock.now
-        if let round = readRound, now - round.issued > settings.heartbeat * 5 {
-            // No answer: the leader may have changed. Ask again for the same reads.
-            readRound = nil
-            pendingReads.insert(contentsOf: round.reads, at: 0)
-        }
-        pendingReads.removeAll { request in
-            if request.deadline <= now {
-                request.finish(.timeout)
-                return true
-            }
-            return request.isDone
-        }
-        if readRound == nil && !pendingReads.isEmpty {
-            nextReadContext += 1
-            readRound = (nextReadContext, pendingReads, now)
-            pendingReads = []
-            node.readIndex(Snapshotter.bigEndian(nextReadContext))
+        if let context = reads.startRound(now: .now) {
+            node.readIndex(context)
             advance()
         }
-        let appliedNow = applier.appliedIndex
-        confirmedReads.removeAll { confirmed in
-            guard confirmed.index <= appliedNow else { return false }
-            for read in confirmed.reads { read.finish() }
-            return true
-        }
-    }
-
-    private func confirmRead(_ state: ReadState) {
-        guard let round = readRound, state.requestContext == Snapshotter.bigEndian(round.context) else { return }
-        readRound = nil
-        confirmedReads.append((state.index, round.reads))
+        reads.release(appliedIndex: applier.appliedIndex)
     }
 }
 

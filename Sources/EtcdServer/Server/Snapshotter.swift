@@ -27,7 +27,7 @@ struct Snapshotter {
         let name = String(format: "%016llx-%016llx.snap", snapshot.metadata.term, snapshot.metadata.index)
         let body = Self.encode(snapshot)
         var bytes = Self.magic
-        bytes.append(contentsOf: Self.bigEndian(UInt64(Self.checksum(body))))
+        bytes.append(contentsOf: UInt64(Self.checksum(body)).bigEndianBytes)
         bytes.append(contentsOf: body)
         let temporary = directory + "/" + name + ".tmp"
         let data = Data(bytes)
@@ -90,15 +90,15 @@ struct Snapshotter {
     static func encode(_ snapshot: Snapshot) -> [UInt8] {
         var out: [UInt8] = []
         let metadata = snapshot.metadata
-        out += bigEndian(metadata.term)
-        out += bigEndian(metadata.index)
+        out += metadata.term.bigEndianBytes
+        out += metadata.index.bigEndianBytes
         let cs = metadata.confState
         for list in [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext] {
-            out += bigEndian(UInt64(list.count))
-            for id in list { out += bigEndian(id) }
+            out += UInt64(list.count).bigEndianBytes
+            for id in list { out += id.bigEndianBytes }
         }
         out.append(cs.autoLeave ? 1 : 0)
-        out += bigEndian(UInt64(snapshot.data.count))
+        out += UInt64(snapshot.data.count).bigEndianBytes
         out += snapshot.data
         return out
     }
@@ -130,10 +130,6 @@ struct Snapshotter {
             voters: lists[0], learners: lists[1], votersOutgoing: lists[2], learnersNext: lists[3], autoLeave: autoLeave)
         return Snapshot(
             data: Array(bytes[offset...]), metadata: SnapshotMetadata(confState: confState, index: index, term: term))
-    }
-
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
     }
 
     static func checksum(_ bytes: [UInt8]) -> UInt32 {

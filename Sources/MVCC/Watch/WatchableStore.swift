@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Timing
 
 /// Delivers the store's changes to watchers (etcd's watchable store).
 ///
@@ -10,7 +11,7 @@ import Synchronization
 /// "victim": its missed events are kept and retried, and it catches up from there.
 public final class WatchableStore: @unchecked Sendable {
     // @unchecked: every mutable property is guarded by `lock`.
-    private let lock = NSCondition()
+    private let lock = MonotonicCondition()
     private var synced = WatcherGroup()
     private var unsynced = WatcherGroup()
     private var victims: [[ObjectIdentifier: (Watcher, EventBatch)]] = []
@@ -191,7 +192,7 @@ public final class WatchableStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return false }
-        _ = lock.wait(until: Date().addingTimeInterval(victims.isEmpty ? 0.1 : 0.01))
+        lock.wait(until: .now + (victims.isEmpty ? .milliseconds(100) : .milliseconds(10)))
         guard !stopped else { return false }
         removeAbandonedLocked()
         moveVictimsLocked()
