@@ -22,6 +22,9 @@ final class TestCluster: @unchecked Sendable {
     let directory: URL
     let token: String
     let extraArguments: [String]
+    /// env(1) assignments a member runs under, by member name (set before it starts). Such a
+    /// member gets its flags as etcd's `ETCD_*` variables too (see WallClockStepTests).
+    var environmentWrappers: [String: [String]] = [:]
     private(set) var members: [MemberSpec] = []
     private var processes: [String: Child] = [:]
     /// The --initial-cluster the founding members were started with.
@@ -69,10 +72,22 @@ final class TestCluster: @unchecked Sendable {
             let archive = directory.appendingPathComponent("\(member.name).log.\(processes.count)-\(UUID().uuidString.prefix(4))")
             try? old.write(to: archive)
         }
+        var command = [binary.path] + arguments(for: member, cluster: cluster, state: state)
+        if let assignments = environmentWrappers[member.name] {
+            command = ["/usr/bin/env"] + assignments + Self.flagsAsEnvironment(Array(command.dropFirst())) + [binary.path]
+        }
         processes[member.name] = try Child(
-            executable: binary, arguments: arguments(for: member, cluster: cluster, state: state),
+            executable: URL(fileURLWithPath: command[0]), arguments: Array(command.dropFirst()),
             environment: Binaries.cleanEnvironment(), stdin: nil,
             stdoutURL: directory.appendingPathComponent("\(member.name).stdout"), stderrURL: log)
+    }
+
+    /// `--flag value` pairs as etcd's environment variables (`ETCD_FLAG=value`).
+    static func flagsAsEnvironment(_ flags: [String]) -> [String] {
+        stride(from: 0, to: flags.count - 1, by: 2).map { index in
+            let name = flags[index].dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")
+            return "ETCD_\(name)=\(flags[index + 1])"
+        }
     }
 
     /// Restarts a stopped member with its data dir (bootstrap flags are ignored then).
