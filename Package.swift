@@ -45,6 +45,8 @@ let package = Package(
         ),
         // Raft as a pure, deterministic state machine: no clocks, threads, sockets or files.
         .target(name: "Raft", swiftSettings: swiftSettings),
+        // etcd's errors as one table (its rpctypes): status codes and messages, for server and client.
+        .target(name: "EtcdErrors", swiftSettings: swiftSettings),
         // CRC-32C, shared by the WAL, MVCC hashes and snapshot files.
         .target(name: "Checksum", swiftSettings: swiftSettings),
         // Segmented, checksummed write-ahead log of Raft entries and hard state.
@@ -74,7 +76,7 @@ let package = Package(
         .target(
             name: "EtcdServer",
             dependencies: [
-                "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum",
+                "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -112,7 +114,7 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto", "GRPCWire", "LeanGRPC",
+                "EtcdServer", "EtcdErrors", "EtcdProto", "GRPCWire", "LeanGRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -207,7 +209,7 @@ let package = Package(
         .target(
             name: "EtcdClient",
             dependencies: [
-                "EtcdProto",
+                "EtcdErrors", "EtcdProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

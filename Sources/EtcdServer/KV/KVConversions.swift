@@ -1,6 +1,5 @@
 import EtcdProto
 import Foundation
-import GRPCCore
 import Lease
 import MVCC
 
@@ -50,8 +49,7 @@ extension EtcdError {
         case let etcd as EtcdError: return etcd
         case let mvcc as MVCCError: return EtcdError(mvcc)
         case let lease as LeaseError: return EtcdError(lease)
-        case let rpc as RPCError: return EtcdError(rpc)
-        default: return EtcdError(.internal, "etcdserver: \(error)")
+        default: return EtcdError(forwarded: error) ?? EtcdError(.internalError, "etcdserver: \(error)")
         }
     }
 }

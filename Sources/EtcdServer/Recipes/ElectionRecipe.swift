@@ -5,8 +5,8 @@ import MVCC
 /// etcd's leader election (v3election, on clientv3's concurrency.Election): candidates put a
 /// key under `name/` on their lease; the leader is the key created first.
 extension EtcdServer {
-    static let notLeader = EtcdError(.unknown, "election: not leader")
-    static let noLeader = EtcdError(.unknown, "election: no leader")
+    static let notLeader = EtcdError(kind: .electionNotLeader)
+    static let noLeader = EtcdError(kind: .electionNoLeader)
     static let missingLeaderKey = EtcdError(.unknown, "\"leader\" field must be provided")
 
     public func campaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {

@@ -39,7 +39,7 @@ extension EtcdServer {
         while true {
             let output = await withTaskCancellationHandler(
                 operation: { await stream.next() }, onCancel: { stream.close() })
-            guard let output else { throw EtcdError(.cancelled, "context canceled") }
+            guard let output else { throw EtcdError(kind: .canceled) }
             guard case .events(let response) = output else { continue }
             if response.compactRevision != 0 { throw EtcdError.compacted }
             if response.events.contains(where: { $0.kind == .delete }) { return }

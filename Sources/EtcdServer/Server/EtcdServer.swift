@@ -381,7 +381,7 @@ public final class EtcdServer: Sendable {
         proposal.header.id = id
         proposal.request = request
         let data: [UInt8]
-        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }
         if data.count > maxRequestBytes { throw .requestTooLarge }
         return data
     }
@@ -402,7 +402,7 @@ public final class EtcdServer: Sendable {
     }
 
     func unexpectedResult() -> EtcdError {
-        EtcdError(.internal, "etcdserver: unexpected apply result")
+        EtcdError(.internalError, "etcdserver: unexpected apply result")
     }
 
     // MARK: Maintenance
