@@ -2,7 +2,7 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCProtobuf
-import SwetcdTestSupport
+import HarnessSupport
 import SwiftProtobuf
 
 /// A hostile client of one member's client port: the inputs that used to kill members and

@@ -1,7 +1,7 @@
 import EtcdProto
 import Foundation
 import Logging
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 @testable import EtcdServer
 
