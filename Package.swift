@@ -72,11 +72,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // etcd's flags and the member's configuration: parsing, validation, URLs, Go durations.
+        .target(name: "EtcdConfiguration", swiftSettings: swiftSettings),
         // The member: bootstrap, the proposal/log/apply loop, request semantics.
         .target(
             name: "EtcdServer",
             dependencies: [
-                "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum",
+                "EtcdConfiguration", "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport",
+                "Checksum",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -86,6 +89,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // etcd's lock and election services (v3lock, v3election) on the member's KV, leases and watches.
+        .target(name: "Recipes", dependencies: ["EtcdServer", "EtcdProto", "MVCC"], swiftSettings: swiftSettings),
         // gRPC's message framing and status text, under LeanGRPC and its users.
         .target(
             name: "GRPCWire",
@@ -114,7 +119,7 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdErrors", "EtcdProto", "GRPCWire", "LeanGRPC",
+                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "GRPCWire", "LeanGRPC", "Recipes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "swetcd",
             dependencies: [
-                "EtcdAPI", "EtcdServer",
+                "EtcdAPI", "EtcdConfiguration", "EtcdServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -163,7 +168,8 @@ let package = Package(
         .testTarget(
             name: "EtcdServerTests",
             dependencies: [
-                "EtcdServer", "EtcdProto", "MVCC", "Raft", "Storage", "HarnessSupport", .product(name: "Logging", package: "swift-log"),
+                "EtcdServer", "EtcdConfiguration", "EtcdProto", "MVCC", "Raft", "Storage", "HarnessSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import EtcdProto
+import EtcdServer
 import Foundation
 import MVCC
 

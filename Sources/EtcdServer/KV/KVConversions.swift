@@ -18,7 +18,7 @@ extension Mvccpb_KeyValue {
 
 extension KeyRange {
     /// A request's key and range_end under etcd's conventions.
-    init(key: Data, rangeEnd: Data) {
+    public init(key: Data, rangeEnd: Data) {
         self.init(key: [UInt8](key), rangeEnd: [UInt8](rangeEnd))
     }
 }
