@@ -199,7 +199,7 @@ let package = Package(
         .target(
             name: "Robustness",
             dependencies: [
-                "EtcdProto", "HarnessSupport", "Raft",
+                "EtcdErrors", "EtcdProto", "HarnessSupport", "Raft",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
