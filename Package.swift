@@ -45,6 +45,8 @@ let package = Package(
         ),
         // Raft as a pure, deterministic state machine: no clocks, threads, sockets or files.
         .target(name: "Raft", swiftSettings: swiftSettings),
+        // etcd's errors as one table (its rpctypes): status codes and messages, for server and client.
+        .target(name: "EtcdErrors", swiftSettings: swiftSettings),
         // CRC-32C, shared by the WAL, MVCC hashes and snapshot files.
         .target(name: "Checksum", swiftSettings: swiftSettings),
         // Segmented, checksummed write-ahead log of Raft entries and hard state.
@@ -72,20 +74,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // etcd's flags and the member's configuration: parsing, validation, URLs, Go durations.
+        .target(name: "EtcdConfiguration", swiftSettings: swiftSettings),
         // The member: bootstrap, the proposal/log/apply loop, request semantics.
         .target(
             name: "EtcdServer",
             dependencies: [
-                "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport", "Checksum", "Timing",
+                "EtcdConfiguration", "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport",
+                "Checksum", "Timing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: swiftSettings
         ),
+        // etcd's lock and election services (v3lock, v3election) on the member's KV, leases and watches.
+        .target(name: "Recipes", dependencies: ["EtcdServer", "EtcdProto", "MVCC"], swiftSettings: swiftSettings),
         // gRPC's message framing and status text, under LeanGRPC and its users.
         .target(
             name: "GRPCWire",
@@ -114,7 +119,7 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdProto", "GRPCWire", "LeanGRPC",
+                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "GRPCWire", "LeanGRPC", "Recipes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "swetcd",
             dependencies: [
-                "EtcdAPI", "EtcdServer",
+                "EtcdAPI", "EtcdConfiguration", "EtcdServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -139,14 +144,14 @@ let package = Package(
         .executableTarget(name: "RaftBench", dependencies: ["Raft"], swiftSettings: swiftSettings),
 
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: swiftSettings),
-        .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "SwetcdTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WALTests", dependencies: ["WAL", "Raft", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "HarnessSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WALTests", dependencies: ["WAL", "Raft", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
-        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "Storage", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TransportTests",
             dependencies: [
-                "Transport", "Raft", "EtcdProto", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log"),
+                "Transport", "Raft", "EtcdProto", "HarnessSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: swiftSettings),
@@ -163,21 +168,20 @@ let package = Package(
         .testTarget(
             name: "EtcdServerTests",
             dependencies: [
-                "EtcdServer", "EtcdProto", "MVCC", "Raft", "Storage", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log"),
+                "EtcdServer", "EtcdConfiguration", "EtcdProto", "MVCC", "Raft", "Storage", "HarnessSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Spawning and stopping server processes, free ports, locating binaries.
-        .target(name: "SwetcdTestSupport", path: "Tests/SwetcdTestSupport", swiftSettings: swiftSettings),
         // The real etcdctl against the real etcd and against swetcd, outputs compared.
         .testTarget(
-            name: "DifferentialTests", dependencies: ["SwetcdTestSupport"], exclude: ["Scripts", "README.md"],
+            name: "DifferentialTests", dependencies: ["HarnessSupport"], exclude: ["Scripts", "README.md"],
             swiftSettings: swiftSettings),
         // End-to-end tests that spawn swetcd processes and talk gRPC to them.
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EtcdProto", "SwetcdTestSupport", "Raft", "Storage",
+                "EtcdProto", "HarnessSupport", "Raft", "Storage",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -185,13 +189,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the harnesses that drive servers from outside share (the tests, the robustness
+        // harness, the fuzz targets): spawning and stopping server processes, free ports,
+        // locating binaries, a seedable random generator.
+        .target(name: "HarnessSupport", dependencies: ["Raft"], swiftSettings: swiftSettings),
         // Robustness harness: a 3/5-member cluster of any etcd-flag-compatible binary under kills,
         // pauses, leader moves and hostile client and peer traffic; the client history checked for
         // linearizability, watches for order, gaps, duplicates and agreement.
         .target(
             name: "Robustness",
             dependencies: [
-                "EtcdProto", "SwetcdTestSupport", "Raft",
+                "EtcdErrors", "EtcdProto", "HarnessSupport", "Raft",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -204,12 +212,12 @@ let package = Package(
             dependencies: ["Robustness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "SwetcdTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "HarnessSupport"], swiftSettings: swiftSettings),
         // The Swift client library: every service, failover, watches, leases, concurrency recipes.
         .target(
             name: "EtcdClient",
             dependencies: [
-                "EtcdProto",
+                "EtcdErrors", "EtcdProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -232,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "EtcdClientTests",
             dependencies: [
-                "EtcdClient", "SwetcdTestSupport",
+                "EtcdClient", "HarnessSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -265,7 +273,7 @@ let package = Package(
         // libFuzzer targets (Tests/Fuzz). scripts/fuzz.sh builds them in .build-fuzz with
         // `--sanitize fuzzer -Xswiftc -DFUZZING`; the normal build links a main that replays
         // the inputs given as files instead, so no sanitizer flags are needed here.
-        .target(name: "FuzzSupport", dependencies: ["SwetcdTestSupport"], path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
+        .target(name: "FuzzSupport", dependencies: ["HarnessSupport"], path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-kv-apply",
             dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", "GRPCWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -35,9 +35,6 @@ public final class BidiStream<Request: SwiftProtobuf.Message, Response: SwiftPro
     /// Queues `request` for sending.
     public func send(_ request: Request) throws { try sendBody(request) }
 
-    /// Ends the request side.
-    public func finishSending() { try? sendBody(nil) }
-
     /// The next response, nil when the server ended the stream.
     public func next() async throws -> Response? {
         if rawIterator != nil {

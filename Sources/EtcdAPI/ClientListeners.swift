@@ -1,3 +1,4 @@
+import EtcdConfiguration
 import EtcdServer
 import NIOCore
 import NIOPosix

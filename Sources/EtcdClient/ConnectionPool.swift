@@ -86,11 +86,6 @@ final class ConnectionPool: Sendable {
         }
     }
 
-    /// Makes `endpoint` the one requests go to (used when a caller learned it works).
-    func prefer(_ index: Int) {
-        state.withLock { $0.current = index }
-    }
-
     var isClosed: Bool { state.withLock { $0.closed } }
 
     func close() async {

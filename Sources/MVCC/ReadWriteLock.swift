@@ -1,4 +1,10 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A readers–writer lock: many concurrent readers or one writer.
 public final class ReadWriteLock: @unchecked Sendable {

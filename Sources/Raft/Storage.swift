@@ -30,12 +30,6 @@ public protocol Storage: AnyObject {
     func snapshot() throws(StorageError) -> Snapshot
 }
 
-/// Truncates `entries` so their `sizeEstimate` sum stays within `maxSize`, keeping at least one.
-func limitSize(_ entries: [Entry], _ maxSize: UInt64) -> [Entry] {
-    let n = countWithinSize(entries[...], maxSize)
-    return n == entries.count ? entries : Array(entries.prefix(n))
-}
-
 /// How many leading entries of `entries` fit in `maxSize` bytes (at least one if any).
 func countWithinSize(_ entries: ArraySlice<Entry>, _ maxSize: UInt64) -> Int {
     if entries.isEmpty { return 0 }

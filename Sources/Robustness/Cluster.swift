@@ -1,6 +1,6 @@
 import EtcdProto
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,8 +1,9 @@
+import EtcdErrors
 import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCProtobuf
-import SwetcdTestSupport
+import HarnessSupport
 import SwiftProtobuf
 
 /// A hostile client of one member's client port: the inputs that used to kill members and
@@ -51,7 +52,7 @@ struct HostileClient {
         }
         for depth in [50, 100, 200] {
             let txn = Self.nestedTxn(depth: depth, key: Self.key("nested-\(depth)"))
-            let expect: HostileExpectation = depth > maxTxnOps ? .error("etcdserver: too many operations in txn request") : .success
+            let expect: HostileExpectation = depth > maxTxnOps ? .error(EtcdErrorKind.tooManyOps.message) : .success
             await recorder.probe("txn nested \(depth) levels deep", expect: expect) {
                 // The answer nests as deep as the request; SwiftProtobuf's default limit is 100.
                 let response = try await kv.txn(
@@ -62,12 +63,12 @@ struct HostileClient {
                 return "revision \(response.header.revision)"
             }
         }
-        await recorder.probe("range with sort target 99", expect: .error("etcdserver: invalid sort option")) {
+        await recorder.probe("range with sort target 99", expect: .error(EtcdErrorKind.invalidSortOption.message)) {
             let range = Self.prefixRange { $0.sortTarget = .UNRECOGNIZED(99) }
             return "\(try await kv.range(range, options: options).kvs.count) keys"
         }
         let ranges: [(Int64, HostileExpectation)] = [
-            (-5, .success), (.max, .error("etcdserver: mvcc: required revision is a future revision")),
+            (-5, .success), (.max, .error(EtcdErrorKind.futureRevision.message)),
         ]
         for (revision, expect) in ranges {
             await recorder.probe("range at revision \(revision)", expect: expect) {
@@ -80,7 +81,7 @@ struct HostileClient {
                 try await Self.firstWatchResponse(connection, from: revision)
             }
         }
-        await recorder.probe("lease grant with TTL Int64.max", expect: .error("etcdserver: too large lease TTL")) {
+        await recorder.probe("lease grant with TTL Int64.max", expect: .error(EtcdErrorKind.leaseTTLTooLarge.message)) {
             "lease \(try await lease.leaseGrant(.with { $0.ttl = .max }, options: options).id)"
         }
         await recorder.probe("lease grant with TTL -1, then its revoke", expect: .success) {
@@ -97,7 +98,7 @@ struct HostileClient {
                 return "stream ended"
             }
         }
-        await recorder.probe("lease revoke of a random lease", expect: .error("etcdserver: requested lease not found")) {
+        await recorder.probe("lease revoke of a random lease", expect: .error(EtcdErrorKind.leaseNotFound.message)) {
             _ = try await lease.leaseRevoke(.with { $0.id = id }, options: options)
             return "revoked \(id)"
         }
@@ -105,8 +106,8 @@ struct HostileClient {
             "lease \(id) TTL \(try await lease.leaseTimeToLive(.with { $0.id = id; $0.keys = true }, options: options).ttl)"
         }
         let compactions: [(Int64, String)] = [
-            (.max, "etcdserver: mvcc: required revision is a future revision"),
-            (-5, "etcdserver: mvcc: required revision has been compacted"),
+            (.max, EtcdErrorKind.futureRevision.message),
+            (-5, EtcdErrorKind.compacted.message),
         ]
         for (revision, expect) in compactions {
             await recorder.probe("compaction at revision \(revision)", expect: .error(expect)) {

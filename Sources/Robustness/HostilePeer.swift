@@ -4,7 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import GRPCProtobuf
 import Raft
-import SwetcdTestSupport
+import HarnessSupport
 
 /// A stranger, and a forger of member identities, on one member's peer port, speaking swetcd's
 /// peer protocol (Protos/swetcdpb/peer.proto): every input must be refused by the transport

@@ -1,3 +1,4 @@
+import EtcdErrors
 import Foundation
 import GRPCCore
 
@@ -129,7 +130,7 @@ struct HostileRecorder {
     static func isTransient(_ error: any Error) -> Bool {
         guard let rpc = error as? RPCError else { return false }
         if failedBeforeSending(error) || rpc.code == .deadlineExceeded { return true }
-        return ["etcdserver: leader changed", "etcdserver: no leader", "etcdserver: request timed out"]
+        return [EtcdErrorKind.leaderChanged.message, EtcdErrorKind.noLeader.message, EtcdErrorKind.timeout.message]
             .contains(rpc.message)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 /// A sequential specification the checker searches a linearization against. Operations are
 /// referred to by their index in the history given to `Linearizability.check`.

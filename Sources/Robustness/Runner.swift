@@ -1,6 +1,6 @@
 import EtcdProto
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 public struct RobustnessConfig: Sendable {
     public var binary: URL

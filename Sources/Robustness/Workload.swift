@@ -1,6 +1,6 @@
 import EtcdProto
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import GRPCCore
 import Synchronization
 

@@ -27,10 +27,6 @@ public final class PeerTransport: Sendable {
     /// The cluster this member belongs to (0 until a joining member learned it).
     public var clusterID: UInt64 { cluster.value }
 
-    public func setClusterID(_ id: UInt64) {
-        cluster.set(id)
-    }
-
     /// Serves the Peer service on `host:port` until the task is cancelled, `forwarded`
     /// answering the calls other members forward to this one; `onBound` runs once the
     /// address is bound.

@@ -1,5 +1,6 @@
 import Dispatch
 import EtcdAPI
+import EtcdConfiguration
 import EtcdServer
 import Foundation
 import Logging

@@ -1,6 +1,6 @@
 import Testing
 import Checksum
-import SwetcdTestSupport
+import HarnessSupport
 
 @Suite struct CRC32CTests {
     @Test func knownAnswers() {

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 enum LineDiff {
     /// A unified-style line diff of `old` (etcd, `-`) against `new` (swetcd, `+`), with `context`

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import XCTest
 
 /// The differential test of the KV API: the step scripts in `Scripts/*.txt` are run with the real

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 /// Turns one step's raw output into the text that is compared.
 ///

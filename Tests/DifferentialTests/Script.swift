@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 /// One step of a differential script: an `etcdctl` command line (without the endpoint flags the
 /// harness adds) and, optionally, bytes to feed on its standard input.

@@ -1,6 +1,6 @@
 import EtcdClient
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import Synchronization
 import XCTest
 

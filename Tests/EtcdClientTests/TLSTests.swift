@@ -1,6 +1,6 @@
 import EtcdClient
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import XCTest
 
 /// TLS with client certificates (etcd's `--client-cert-auth`), certificates made by openssl
@@ -30,7 +30,7 @@ final class TLSTests: XCTestCase {
         let deadline = Date().addingTimeInterval(30)
         while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(ServerProcess.readyMessage) {
             guard Date() < deadline, !server.hasExited else {
-                throw TestSupportError("\(kind) with TLS did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                throw HarnessError("\(kind) with TLS did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             }
             usleep(50_000)
         }
@@ -79,7 +79,7 @@ final class TLSTests: XCTestCase {
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw TestSupportError("openssl \(arguments.joined(separator: " ")) failed")
+                throw HarnessError("openssl \(arguments.joined(separator: " ")) failed")
             }
         }
     }

@@ -1,6 +1,6 @@
 import EtcdClient
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import Synchronization
 import XCTest
 #if canImport(Glibc)
@@ -101,10 +101,10 @@ final class TestMember: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if log.contains(ServerProcess.readyMessage) { return }
-            if let child, child.hasExited { throw TestSupportError("\(name) exited:\n\(log.suffix(2000))") }
+            if let child, child.hasExited { throw HarnessError("\(name) exited:\n\(log.suffix(2000))") }
             usleep(20_000)
         }
-        throw TestSupportError("\(name) not ready in \(Int(timeout)) s:\n\(log.suffix(2000))")
+        throw HarnessError("\(name) not ready in \(Int(timeout)) s:\n\(log.suffix(2000))")
     }
 
     var isRunning: Bool { child.map { !$0.hasExited } ?? false }
@@ -185,9 +185,9 @@ func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escap
             try await Task.sleep(for: .seconds(seconds))
             return nil
         }
-        guard let first = try await group.next() else { throw TestSupportError("\(what): no result") }
+        guard let first = try await group.next() else { throw HarnessError("\(what): no result") }
         group.cancelAll()
-        guard let value = first else { throw TestSupportError("\(what): not done within \(seconds) s") }
+        guard let value = first else { throw HarnessError("\(what): not done within \(seconds) s") }
         return value
     }
 }

@@ -1,3 +1,4 @@
+import EtcdConfiguration
 import Testing
 @testable import EtcdServer
 

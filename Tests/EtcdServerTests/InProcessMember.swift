@@ -1,7 +1,8 @@
+import EtcdConfiguration
 import EtcdProto
 import Foundation
 import Logging
-import SwetcdTestSupport
+import HarnessSupport
 @testable import EtcdServer
 
 /// A single-member swetcd running inside the test process on free loopback ports, with a

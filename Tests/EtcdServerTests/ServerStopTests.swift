@@ -1,7 +1,8 @@
+import EtcdConfiguration
 import EtcdProto
 import Foundation
 import Logging
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 @testable import EtcdServer
 

@@ -2,7 +2,7 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import SwetcdTestSupport
+import HarnessSupport
 import Synchronization
 import XCTest
 

@@ -2,7 +2,7 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import SwetcdTestSupport
+import HarnessSupport
 
 /// A gRPC connection to one server for tests, closed by `close()`.
 final class EtcdTestClient: Sendable {

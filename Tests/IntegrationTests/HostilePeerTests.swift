@@ -2,7 +2,7 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import Raft
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 
 /// Issue 14: a member of a real cluster gets the traffic a hostile user can send to its peer
@@ -13,8 +13,8 @@ import Testing
     func waitForLog(_ cluster: TestCluster, _ name: String, _ text: String) async throws {
         let guardDeadline = ContinuousClock.now + .seconds(60)
         while !cluster.log(name).contains(text) {
-            guard cluster.isRunning(name) else { throw TestSupportError("\(name) stopped:\n\(cluster.log(name).suffix(3000))") }
-            guard ContinuousClock.now < guardDeadline else { throw TestSupportError("\(name) never logged \(text)") }
+            guard cluster.isRunning(name) else { throw HarnessError("\(name) stopped:\n\(cluster.log(name).suffix(3000))") }
+            guard ContinuousClock.now < guardDeadline else { throw HarnessError("\(name) never logged \(text)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

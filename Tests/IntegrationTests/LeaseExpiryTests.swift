@@ -1,7 +1,7 @@
 import EtcdProto
 import Foundation
 import GRPCCore
-import SwetcdTestSupport
+import HarnessSupport
 import XCTest
 
 /// Lease expiry timing, and leases across a restart.

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import XCTest
 
 /// The seeds' static three-member bootstrap (names n1-n3, token cluster1, client URLs on an

@@ -2,7 +2,7 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import SwetcdTestSupport
+import HarnessSupport
 
 /// A multi-member cluster of `swetcd` (or `etcd`) processes on loopback ports, bootstrapped
 /// with etcd's static flags, for end-to-end tests. Members keep their data dirs across
@@ -103,11 +103,11 @@ final class TestCluster: @unchecked Sendable {
         while Date() < deadline {
             if log(name).contains("ready to serve client requests") { return }
             if let child = processes[name], child.hasExited {
-                throw TestSupportError("\(name) exited during startup:\n\(log(name).suffix(3000))")
+                throw HarnessError("\(name) exited during startup:\n\(log(name).suffix(3000))")
             }
             usleep(50_000)
         }
-        throw TestSupportError("\(name) not ready in \(Int(timeout)) s:\n\(log(name).suffix(3000))")
+        throw HarnessError("\(name) not ready in \(Int(timeout)) s:\n\(log(name).suffix(3000))")
     }
 
     /// SIGKILL: a crash.
@@ -155,7 +155,7 @@ final class TestCluster: @unchecked Sendable {
 
     /// A gRPC client for member `name`.
     func client(_ name: String) throws -> EtcdTestClient {
-        guard let member = members.first(where: { $0.name == name }) else { throw TestSupportError("no member \(name)") }
+        guard let member = members.first(where: { $0.name == name }) else { throw HarnessError("no member \(name)") }
         return try EtcdTestClient(port: member.clientPort)
     }
 
@@ -176,7 +176,7 @@ final class TestCluster: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw TestSupportError("no agreed leader within \(timeout)")
+        throw HarnessError("no agreed leader within \(timeout)")
     }
 
     func status(_ name: String) async throws -> Etcdserverpb_StatusResponse {

@@ -1,7 +1,7 @@
 import EtcdProto
 import Foundation
 import GRPCCore
-import SwetcdTestSupport
+import HarnessSupport
 import Synchronization
 import XCTest
 #if canImport(Glibc)

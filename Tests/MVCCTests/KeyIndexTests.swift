@@ -1,4 +1,4 @@
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 @testable import MVCC
 

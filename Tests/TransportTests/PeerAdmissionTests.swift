@@ -3,7 +3,7 @@ import Foundation
 import GRPCCore
 import Logging
 import Raft
-import SwetcdTestSupport
+import HarnessSupport
 import Synchronization
 import Testing
 @testable import Transport

@@ -1,6 +1,6 @@
 import Foundation
 import Raft
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 @testable import WAL
 

@@ -1,6 +1,7 @@
 import EtcdProto
 import EtcdServer
 import LeanGRPC
+import Recipes
 
 /// `v3lockpb.Lock`: distributed locks held by a lease.
 enum LockService {

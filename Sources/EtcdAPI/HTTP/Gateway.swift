@@ -5,6 +5,7 @@ import GRPCCore
 import MVCC
 import NIOCore
 import NIOHTTP1
+import Recipes
 import SwiftProtobuf
 
 /// etcd's JSON gateway: `POST /v3/<service>/<method>` with the request message as JSON,

@@ -1,3 +1,4 @@
+import EtcdConfiguration
 import EtcdProto
 import Foundation
 import Lease

@@ -149,7 +149,7 @@ struct KVApplier: Sendable {
 
     /// `isReadOnly` sends a txn down the read path only when it has no writes, so this is
     /// a bug if it is ever seen; it is an answer rather than a trap all the same.
-    private static let writeInReadOnlyTxn = EtcdError(.internal, "etcdserver: a write reached a read-only txn")
+    private static let writeInReadOnlyTxn = EtcdError(.internalError, "etcdserver: a write reached a read-only txn")
 
     /// The ops a txn will run, depth first along its decided branches.
     private func chosenOps(_ request: Etcdserverpb_TxnRequest, path: TxnPath, cursor: inout Int) -> [Etcdserverpb_RequestOp] {

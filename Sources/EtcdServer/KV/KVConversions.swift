@@ -1,6 +1,5 @@
 import EtcdProto
 import Foundation
-import GRPCCore
 import Lease
 import MVCC
 
@@ -19,7 +18,7 @@ extension Mvccpb_KeyValue {
 
 extension KeyRange {
     /// A request's key and range_end under etcd's conventions.
-    init(key: Data, rangeEnd: Data) {
+    public init(key: Data, rangeEnd: Data) {
         self.init(key: [UInt8](key), rangeEnd: [UInt8](rangeEnd))
     }
 }
@@ -50,8 +49,7 @@ extension EtcdError {
         case let etcd as EtcdError: return etcd
         case let mvcc as MVCCError: return EtcdError(mvcc)
         case let lease as LeaseError: return EtcdError(lease)
-        case let rpc as RPCError: return EtcdError(rpc)
-        default: return EtcdError(.internal, "etcdserver: \(error)")
+        default: return EtcdError(.internalError, "etcdserver: \(error)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import EtcdConfiguration
 import Storage
 
 /// The backend records which cluster it belongs to, so a database that arrives with a

@@ -30,7 +30,7 @@ extension EtcdServer {
         }
         let changeID = requestIDs.next()
         let change: ConfChange
-        do { change = try member.addChange(id: changeID) } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { change = try member.addChange(id: changeID) } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }
         try await configure(change)
         var response = Etcdserverpb_MemberAddResponse()
         response.header = membershipHeader()
@@ -60,7 +60,7 @@ extension EtcdServer {
         context.id = request.id
         context.peerUrls = urls
         let bytes: [UInt8]
-        do { bytes = try context.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { bytes = try context.serializedBytes() } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }
         try await configure(ConfChange(id: requestIDs.next(), type: .updateNode, nodeID: request.id, context: bytes))
         var response = Etcdserverpb_MemberUpdateResponse()
         response.header = membershipHeader()
@@ -89,7 +89,7 @@ extension EtcdServer {
         context.isLearner = false
         context.isPromote = true
         let bytes: [UInt8]
-        do { bytes = try context.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { bytes = try context.serializedBytes() } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }
         try await configure(ConfChange(id: requestIDs.next(), type: .addNode, nodeID: request.id, context: bytes))
         var response = Etcdserverpb_MemberPromoteResponse()
         response.header = membershipHeader()

@@ -52,7 +52,7 @@ extension EtcdServer: ForwardedCallHandler {
             case .localIsLeader: throw .notLeader
             case .timedOut: throw .timeout
             case .refused(let code, let message): throw EtcdError(EtcdError.Code(rawValue: code) ?? .unknown, message)
-            case .failed(let reason): throw EtcdError(.internal, "etcdserver: \(reason)")
+            case .failed(let reason): throw EtcdError(.internalError, "etcdserver: \(reason)")
             }
         }
     }

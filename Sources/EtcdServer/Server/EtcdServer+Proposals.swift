@@ -30,7 +30,7 @@ extension EtcdServer {
     /// The response of the kind the caller expects in an apply result, header filled.
     private func response<Response: AppliedResponse>(_ applied: ApplyResult) -> Result<Response, EtcdError> {
         guard var response = Response(applied: applied) else {
-            return .failure(EtcdError(.internal, "etcdserver: unexpected apply result"))
+            return .failure(EtcdError(.internalError, "etcdserver: unexpected apply result"))
         }
         fill(&response.header)
         return .success(response)
@@ -123,7 +123,7 @@ extension EtcdServer {
         proposal.header.id = id
         proposal.request = request
         let data: [UInt8]
-        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internal, "etcdserver: \(error)") }
+        do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }
         if data.count > maxRequestBytes { throw .requestTooLarge }
         return data
     }

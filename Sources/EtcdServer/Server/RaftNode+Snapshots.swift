@@ -1,3 +1,4 @@
+import EtcdConfiguration
 import Foundation
 import Logging
 import Raft

@@ -44,11 +44,6 @@ struct WatcherGroup {
         return result
     }
 
-    /// Whether any watcher in the group is interested in `key`.
-    func isWatched(_ key: [UInt8]) -> Bool {
-        byKey[key] != nil || ranged.values.contains { $0.range.contains(key) }
-    }
-
     /// Splits `events` by watcher, keeping for each only the events at or after its
     /// next needed revision.
     func batches(for events: [Event]) -> [ObjectIdentifier: (Watcher, EventBatch)] {

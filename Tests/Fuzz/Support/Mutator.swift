@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 
 /// A seeded, coverage-blind mutation loop for the normal build, where libFuzzer is not
 /// linked: `scripts/fuzz.sh --ci` runs it so CI fuzzes every target for a fixed seed and

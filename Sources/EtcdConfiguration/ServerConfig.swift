@@ -1,18 +1,28 @@
 /// Everything a member is started with, parsed and validated from etcd's flags.
 public struct ServerConfig: Sendable {
+    /// The member's name (`--name`).
     public var name = "default"
+    /// The data directory (`--data-dir`, default `<name>.etcd`).
     public var dataDirectory = "default.etcd"
+    /// URLs serving clients (`--listen-client-urls`).
     public var listenClientURLs: [ServiceURL]
+    /// The client URLs told to the cluster and clients (`--advertise-client-urls`).
     public var advertiseClientURLs: [ServiceURL]
     /// URLs serving only HTTP (etcd's `--listen-client-http-urls`).
     public var listenClientHTTPURLs: [ServiceURL] = []
+    /// URLs serving the other members (`--listen-peer-urls`).
     public var listenPeerURLs: [ServiceURL]
+    /// This member's peer URLs as the others reach it (`--initial-advertise-peer-urls`).
     public var initialAdvertisePeerURLs: [ServiceURL]
     /// name → peer URLs of every member the cluster starts with.
     public var initialCluster: [(name: String, peerURLs: [ServiceURL])]
+    /// The token that makes cluster and member IDs unique (`--initial-cluster-token`).
     public var initialClusterToken = "etcd-cluster"
+    /// Whether the member starts a new cluster (`--initial-cluster-state=new`) or joins one.
     public var initialClusterStateNew = true
+    /// The most operations a txn may have (`--max-txn-ops`).
     public var maxTxnOps = 128
+    /// The largest request accepted, in bytes (`--max-request-bytes`).
     public var maxRequestBytes = 1_572_864
     /// Largest gRPC request message accepted: `maxRequestBytes` plus 512 KiB of gRPC
     /// overhead, as etcd sets its gRPC server's `MaxRecvMsgSize`.
@@ -25,6 +35,7 @@ public struct ServerConfig: Sendable {
     public var maxConcurrentStreams = ServerConfig.defaultMaxConcurrentStreams
     /// The effective `--max-concurrent-streams` when the flag is not set.
     public static let defaultMaxConcurrentStreams = 100
+    /// The log level (`--log-level`).
     public var logLevel = "info"
     /// How often watchers that asked for progress notifications get one when idle.
     public var watchProgressNotifyInterval: Duration = .seconds(600)
@@ -204,7 +215,10 @@ public struct ServerConfig: Sendable {
 
     /// This member's directory of WAL and backend files.
     public var memberDirectory: String { dataDirectory + "/member" }
+    /// The WAL segments' directory.
     public var walDirectory: String { memberDirectory + "/wal" }
+    /// The backend database file.
     public var backendPath: String { memberDirectory + "/snap/db" }
+    /// The snapshot files' directory.
     public var snapshotDirectory: String { memberDirectory + "/snap" }
 }

@@ -1,11 +1,17 @@
+import Foundation
+
 /// A URL a member listens on or advertises, as etcd takes them: `scheme://host:port`.
 public struct ServiceURL: Hashable, Sendable, CustomStringConvertible {
+    /// `http` or `https`.
     public let scheme: String
+    /// The host, without brackets for IPv6.
     public let host: String
+    /// The port.
     public let port: Int
     /// The URL exactly as given, which is what etcd stores and hashes.
     public let text: String
 
+    /// The URL as given.
     public var description: String { text }
 
     /// Parses `scheme://host:port`; `flag` names the option in error messages.
@@ -55,7 +61,10 @@ public struct ServiceURL: Hashable, Sendable, CustomStringConvertible {
 
 /// A configuration the server cannot start with; the message says what to change.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong, in etcd's words where etcd has them.
     public let message: String
+    /// The error saying `message`.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }

@@ -1,14 +1,17 @@
 import EtcdProto
+import EtcdServer
 import Foundation
 
 /// etcd's distributed lock (v3lock, on clientv3's concurrency.Mutex): the holder is the
 /// session key under `name/` created first; others wait for the keys created before theirs
 /// to be deleted. The key's creation revision is a fencing token.
 extension EtcdServer {
+    /// Lock.Lock: waits until the request's lease holds the lock, then answers the key that holds it.
     public func lock(_ request: V3lockpb_LockRequest) async throws(EtcdError) -> V3lockpb_LockResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await mutexLock(request) }
     }
 
+    /// Lock.Unlock: releases the lock held by the key.
     public func unlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await mutexUnlock(request) }
     }

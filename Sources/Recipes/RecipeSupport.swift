@@ -1,4 +1,5 @@
 import EtcdProto
+import EtcdServer
 import Foundation
 import MVCC
 
@@ -39,7 +40,7 @@ extension EtcdServer {
         while true {
             let output = await withTaskCancellationHandler(
                 operation: { await stream.next() }, onCancel: { stream.close() })
-            guard let output else { throw EtcdError(.cancelled, "context canceled") }
+            guard let output else { throw EtcdError(kind: .canceled) }
             guard case .events(let response) = output else { continue }
             if response.compactRevision != 0 { throw EtcdError.compacted }
             if response.events.contains(where: { $0.kind == .delete }) { return }

@@ -1,26 +1,31 @@
 import EtcdProto
+import EtcdServer
 import Foundation
 import MVCC
 
 /// etcd's leader election (v3election, on clientv3's concurrency.Election): candidates put a
 /// key under `name/` on their lease; the leader is the key created first.
 extension EtcdServer {
-    static let notLeader = EtcdError(.unknown, "election: not leader")
-    static let noLeader = EtcdError(.unknown, "election: no leader")
+    static let notLeader = EtcdError(kind: .electionNotLeader)
+    static let noLeader = EtcdError(kind: .electionNoLeader)
     static let missingLeaderKey = EtcdError(.unknown, "\"leader\" field must be provided")
 
+    /// Election.Campaign: waits until the request's lease holds the election, then answers its leader key.
     public func campaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await electionCampaign(request) }
     }
 
+    /// Election.Proclaim: the leader sets a new value.
     public func proclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await electionProclaim(request) }
     }
 
+    /// Election.Resign: the leader gives up leadership (its key is deleted).
     public func resign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await electionResign(request) }
     }
 
+    /// Election.Leader: the current leader's key-value.
     public func leader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
         try await Self.asRecipeError { () async throws(EtcdError) in try await electionLeader(request) }
     }

@@ -6,11 +6,16 @@
 public struct FlagParser: Sendable {
     /// One accepted flag.
     public struct Flag: Sendable {
+        /// The name, without dashes.
         public let name: String
+        /// The help text.
         public let usage: String
+        /// Whether the flag alone means true (it takes no separate value).
         public let isBoolean: Bool
+        /// The value when the flag is not given.
         public let defaultValue: String
 
+        /// A flag called `name`.
         public init(_ name: String, default defaultValue: String = "", isBoolean: Bool = false, usage: String) {
             self.name = name
             self.usage = usage
@@ -28,6 +33,7 @@ public struct FlagParser: Sendable {
         case unexpectedArgument(String)
         case invalidValue(flag: String, value: String, reason: String)
 
+        /// The message Go's `flag` package prints for this error.
         public var description: String {
             switch self {
             case .undefined(let name): return "flag provided but not defined: -\(name)"
@@ -51,8 +57,11 @@ public struct FlagParser: Sendable {
         /// Environment variables starting with `ETCD_` that match no flag (etcd warns about them).
         public let unrecognizedEnvironment: [String]
 
+        /// The value of flag `name`: as set, else its default, else empty.
         public func string(_ name: String) -> String { set[name] ?? defaults[name] ?? "" }
+        /// Whether flag `name` was given (on the command line or in the environment).
         public func isSet(_ name: String) -> Bool { set[name] != nil }
+        /// The value of a boolean flag, with Go's `strconv.ParseBool` spellings of true.
         public func bool(_ name: String) -> Bool { ["true", "1", "t", "T", "TRUE", "True"].contains(string(name)) }
 
         /// Parses an unsigned integer flag.
@@ -70,9 +79,11 @@ public struct FlagParser: Sendable {
         }
     }
 
+    /// The accepted flags, in the order help lists them.
     public let flags: [Flag]
     private let byName: [String: Flag]
 
+    /// A parser accepting `flags`.
     public init(flags: [Flag]) {
         self.flags = flags
         byName = Dictionary(uniqueKeysWithValues: flags.map { ($0.name, $0) })
@@ -83,6 +94,7 @@ public struct FlagParser: Sendable {
         "ETCD_" + flag.uppercased().replacingDashes()
     }
 
+    /// Parses `arguments` (without the program name), taking unset flags from `environment`.
     public func parse(_ arguments: [String], environment: [String: String] = [:]) throws -> Values {
         var set: [String: String] = [:]
         var index = 0
