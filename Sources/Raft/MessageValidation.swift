@@ -16,6 +16,13 @@ public enum MessageDropReason: Sendable, Hashable, CustomStringConvertible {
     case snapshotNotFromLeader(leader: UInt64, term: UInt64)
     /// A snapshot that does not go beyond what this node already committed.
     case snapshotNotNeeded(index: UInt64, committed: UInt64)
+    /// A message between members without a term (only forwarded proposals and read
+    /// requests travel without one).
+    case missingTerm(MessageType)
+    /// A forwarded proposal or read request with a term (they travel without one).
+    case unexpectedTerm(MessageType)
+    /// A forwarded proposal without entries.
+    case emptyProposal
 
     public var description: String {
         switch self {
@@ -33,6 +40,12 @@ public enum MessageDropReason: Sendable, Hashable, CustomStringConvertible {
             return "snapshot is not from the current leader \(String(leader, radix: 16)) of term \(term)"
         case .snapshotNotNeeded(let index, let committed):
             return "snapshot index \(index) is not above the committed index \(committed)"
+        case .missingTerm(let type):
+            return "\(type) from a peer carries no term"
+        case .unexpectedTerm(let type):
+            return "forwarded \(type) carries a term"
+        case .emptyProposal:
+            return "forwarded proposal carries no entries"
         }
     }
 }
@@ -40,6 +53,23 @@ public enum MessageDropReason: Sendable, Hashable, CustomStringConvertible {
 /// The largest term a node accepts from a peer. Far beyond any real cluster's term, and far
 /// enough from `UInt64.max` that `term + 1` can never overflow.
 public let maxAcceptedTerm: UInt64 = 1 << 62
+
+extension Message {
+    /// Why a message from a peer is not shaped as members send them, or nil. Forwarded
+    /// proposals and read requests travel without a term, every other kind with one; Raft
+    /// relies on that when it answers or forwards (a vote answered in term 0, a proposal
+    /// forwarded with a term, are invariants broken).
+    var peerShapeDropReason: MessageDropReason? {
+        switch type {
+        case .prop, .readIndex:
+            if term != 0 { return .unexpectedTerm(type) }
+            if type == .prop && entries.isEmpty { return .emptyProposal }
+            return nil
+        default:
+            return term == 0 ? .missingTerm(type) : nil
+        }
+    }
+}
 
 extension Raft {
     /// Why `m` must not be stepped, or nil when it may be.

@@ -96,9 +96,10 @@ public final class RawNode {
     }
 
     /// Feeds a message received from a peer. Local-only kinds are refused, as are responses
-    /// from nodes outside the configuration.
+    /// from nodes outside the configuration and messages not shaped as members send them.
     public func step(_ m: Message) throws(RaftError) {
         if m.type.isLocal { throw .stepLocalMessage }
+        if let reason = m.peerShapeDropReason { throw .messageDropped(reason) }
         if raft.trk.progress[m.from] == nil && m.type.isResponse { throw .stepPeerNotFound }
         try raft.step(m)
     }
