@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // etcd's lock and election services (v3lock, v3election) on the member's KV, leases and watches.
-        .target(name: "Recipes", dependencies: ["EtcdServer", "EtcdProto", "MVCC"], swiftSettings: swiftSettings),
+        .target(name: "Recipes", dependencies: ["EtcdServer", "EtcdProto"], swiftSettings: swiftSettings),
         // gRPC's message framing and status text, under LeanGRPC and its users.
         .target(
             name: "GRPCWire",

@@ -1,7 +1,6 @@
 import EtcdProto
 import EtcdServer
 import Foundation
-import MVCC
 
 /// etcd's leader election (v3election, on clientv3's concurrency.Election): candidates put a
 /// key under `name/` on their lease; the leader is the key created first.
@@ -133,13 +132,13 @@ extension EtcdServer {
     private func firstPut(under prefix: Data, from revision: Int64) async throws -> (Etcdserverpb_ResponseHeader, Mvccpb_KeyValue) {
         let stream = makeWatchStream()
         defer { stream.close() }
-        stream.watch(id: nil, range: KeyRange(key: prefix, rangeEnd: Self.prefixEnd(prefix)), startRevision: revision)
+        stream.watch(id: nil, key: prefix, rangeEnd: Self.prefixEnd(prefix), startRevision: revision)
         while let output = await withTaskCancellationHandler(operation: { await stream.next() }, onCancel: { stream.close() }) {
-            guard case .events(let response) = output else { continue }
-            if let put = response.events.first(where: { $0.kind == .put }) {
-                var header = watchHeader(revision: response.revision)
+            guard case .events(_, let events, let revision, _) = output else { continue }
+            if let put = events.first(where: { $0.type == .put }) {
+                var header = watchHeader(revision: revision)
                 header.revision = put.kv.modRevision
-                return (header, Mvccpb_KeyValue(put.kv))
+                return (header, put.kv)
             }
         }
         throw CancellationError()
@@ -149,14 +148,14 @@ extension EtcdServer {
     private func followLeader(key: Data, from revision: Int64, _ send: (V3electionpb_LeaderResponse) async throws -> Void) async throws {
         let stream = makeWatchStream()
         defer { stream.close() }
-        stream.watch(id: nil, range: KeyRange(key: key, rangeEnd: Data()), startRevision: revision)
+        stream.watch(id: nil, key: key, rangeEnd: Data(), startRevision: revision)
         while let output = await withTaskCancellationHandler(operation: { await stream.next() }, onCancel: { stream.close() }) {
-            guard case .events(let response) = output else { continue }
-            for event in response.events {
-                if event.kind == .delete { return }
+            guard case .events(_, let events, let revision, _) = output else { continue }
+            for event in events {
+                if event.type == .delete { return }
                 var answer = V3electionpb_LeaderResponse()
-                answer.header = watchHeader(revision: response.revision)
-                answer.kv = Mvccpb_KeyValue(event.kv)
+                answer.header = watchHeader(revision: revision)
+                answer.kv = event.kv
                 try await send(answer)
             }
         }

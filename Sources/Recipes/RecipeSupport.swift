@@ -1,7 +1,6 @@
 import EtcdProto
 import EtcdServer
 import Foundation
-import MVCC
 
 /// The building blocks of etcd's concurrency recipes (locks, elections), run inside the
 /// server against its own KV and watch machinery, as etcd's v3lock/v3election services do.
@@ -36,14 +35,14 @@ extension EtcdServer {
     func waitDelete(key: Data, from revision: Int64) async throws(EtcdError) {
         let stream = makeWatchStream()
         defer { stream.close() }
-        stream.watch(id: nil, range: KeyRange(key: key, rangeEnd: Data()), startRevision: revision)
+        stream.watch(id: nil, key: key, rangeEnd: Data(), startRevision: revision)
         while true {
             let output = await withTaskCancellationHandler(
                 operation: { await stream.next() }, onCancel: { stream.close() })
             guard let output else { throw EtcdError(kind: .canceled) }
-            guard case .events(let response) = output else { continue }
-            if response.compactRevision != 0 { throw EtcdError.compacted }
-            if response.events.contains(where: { $0.kind == .delete }) { return }
+            guard case .events(_, let events, _, let compactRevision) = output else { continue }
+            if compactRevision != 0 { throw EtcdError.compacted }
+            if events.contains(where: { $0.type == .delete }) { return }
         }
     }
 

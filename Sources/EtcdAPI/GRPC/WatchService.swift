@@ -2,7 +2,6 @@ import EtcdProto
 import EtcdServer
 import Foundation
 import LeanGRPC
-import MVCC
 import Synchronization
 
 /// `etcdserverpb.Watch`: one bidirectional stream carries many watches.
@@ -40,7 +39,7 @@ enum WatchService {
 /// shape responses (previous values, fragmenting, progress notifications).
 final class WatchSession: Sendable {
     let server: EtcdServer
-    let stream: WatchStream
+    let stream: MemberWatchStream
     private struct Options {
         var prevKV: Set<Int64> = []
         var fragment: Set<Int64> = []
@@ -70,20 +69,14 @@ final class WatchSession: Sendable {
     func handle(_ message: Etcdserverpb_WatchRequest) {
         switch message.requestUnion {
         case .createRequest(let create):
-            var filters: WatchFilters = []
-            for filter in create.filters {
-                switch filter {
-                case .noput: filters.insert(.noPut)
-                case .nodelete: filters.insert(.noDelete)
-                case .UNRECOGNIZED: break
-                }
-            }
-            let range = KeyRange(watchKey: create.key, rangeEnd: create.rangeEnd)
             let id = create.watchID != 0 ? create.watchID : stream.takeAutomaticID()
             // The options go in before the watch exists, so its first events already see them.
             let taken = stream.hasWatch(id)
             if !taken { options.withLock { $0.record(create, id: id) } }
-            if stream.watch(id: id, range: range, startRevision: create.startRevision, filters: filters) == nil, !taken {
+            let created = stream.watch(
+                id: id, key: create.key, rangeEnd: create.rangeEnd, startRevision: create.startRevision,
+                skipPuts: create.filters.contains(.noput), skipDeletes: create.filters.contains(.nodelete))
+            if created == nil, !taken {
                 options.withLock { $0.forget(id) }
             }
         case .cancelRequest(let cancel):
@@ -126,7 +119,7 @@ final class WatchSession: Sendable {
         }
     }
 
-    private func responses(for output: WatchStream.Output) -> [Etcdserverpb_WatchResponse] {
+    private func responses(for output: MemberWatchStream.Output) -> [Etcdserverpb_WatchResponse] {
         var message = Etcdserverpb_WatchResponse()
         switch output {
         case .created(let id, let revision):
@@ -146,19 +139,19 @@ final class WatchSession: Sendable {
         case .progress(let revision):
             message.header = server.watchHeader(revision: revision)
             message.watchID = -1
-        case .events(let response):
+        case .events(let watchID, let events, let revision, let compactRevision):
             let (wantsPrevious, fragments) = options.withLock { options in
-                if !response.events.isEmpty, options.progress[response.watchID] != nil {
-                    options.progress[response.watchID] = false
+                if !events.isEmpty, options.progress[watchID] != nil {
+                    options.progress[watchID] = false
                 }
-                return (options.prevKV.contains(response.watchID), options.fragment.contains(response.watchID))
+                return (options.prevKV.contains(watchID), options.fragment.contains(watchID))
             }
-            message.header = server.watchHeader(revision: response.revision)
-            message.watchID = response.watchID
-            message.compactRevision = response.compactRevision
-            message.canceled = response.compactRevision != 0
-            message.events = response.events.map { event in
-                var converted = Mvccpb_Event(event)
+            message.header = server.watchHeader(revision: revision)
+            message.watchID = watchID
+            message.compactRevision = compactRevision
+            message.canceled = compactRevision != 0
+            message.events = events.map { event in
+                var converted = event
                 if wantsPrevious && !event.isCreate,
                     let previous = server.keyValue(event.kv.key, at: event.kv.modRevision - 1)
                 {
@@ -166,8 +159,8 @@ final class WatchSession: Sendable {
                 }
                 return converted
             }
-            if response.compactRevision != 0 {
-                options.withLock { $0.forget(response.watchID) }
+            if compactRevision != 0 {
+                options.withLock { $0.forget(watchID) }
             }
             if fragments {
                 // etcd's limit is the request limit plus its gRPC overhead allowance (512 KiB).

@@ -2,7 +2,6 @@ import EtcdProto
 import EtcdServer
 import Foundation
 import GRPCCore
-import MVCC
 import NIOCore
 import NIOHTTP1
 import Recipes

@@ -5,7 +5,7 @@ import MVCC
 
 extension Mvccpb_KeyValue {
     /// The wire form of a stored key-value.
-    public init(_ kv: KeyValue) {
+    init(_ kv: KeyValue) {
         self.init()
         key = kv.key
         createRevision = kv.createRevision
@@ -18,7 +18,7 @@ extension Mvccpb_KeyValue {
 
 extension KeyRange {
     /// A request's key and range_end under etcd's conventions.
-    public init(key: Data, rangeEnd: Data) {
+    init(key: Data, rangeEnd: Data) {
         self.init(key: [UInt8](key), rangeEnd: [UInt8](rangeEnd))
     }
 }

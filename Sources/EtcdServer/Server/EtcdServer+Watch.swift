@@ -2,10 +2,11 @@ import EtcdProto
 import Foundation
 import MVCC
 
+/// The Watch service's side in the member.
 extension EtcdServer {
     /// A new watch stream on this member's store.
-    public func makeWatchStream() -> WatchStream {
-        WatchStream(store: store.watchable)
+    public func makeWatchStream() -> MemberWatchStream {
+        MemberWatchStream(store: store.watchable)
     }
 
     /// The key's value as of `revision` (for watchers asking for the previous value); nil when
@@ -30,16 +31,12 @@ extension EtcdServer {
 
 extension Mvccpb_Event {
     /// The wire form of a store event.
-    public init(_ event: Event) {
+    init(_ event: Event) {
         self.init()
         type = event.kind == .put ? .put : .delete
         kv = Mvccpb_KeyValue(event.kv)
     }
-}
 
-extension KeyRange {
-    /// A watch request's key and range_end, with etcd's conventions: an empty key means "\0".
-    public init(watchKey key: Data, rangeEnd: Data) {
-        self.init(key: key.isEmpty ? [0] : [UInt8](key), rangeEnd: [UInt8](rangeEnd))
-    }
+    /// Whether the event created its key (a put of its first version).
+    public var isCreate: Bool { type == .put && kv.createRevision == kv.modRevision }
 }
