@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Transport",
             dependencies: [
-                "EtcdProto", "Raft", "GRPCWire", "LeanGRPC",
+                "EtcdProto", "Raft", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -91,21 +91,11 @@ let package = Package(
         ),
         // etcd's lock and election services (v3lock, v3election) on the member's KV, leases and watches.
         .target(name: "Recipes", dependencies: ["EtcdServer", "EtcdProto"], swiftSettings: swiftSettings),
-        // gRPC's message framing and status text, under LeanGRPC and its users.
-        .target(
-            name: "GRPCWire",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         // A small gRPC server and client on raw swift-nio-http2 frames: no stream channels,
         // no task per call. Serves the client port and the peer port; drives swetcd-bench.
         .target(
             name: "LeanGRPC",
             dependencies: [
-                "GRPCWire",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +109,7 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "GRPCWire", "LeanGRPC", "Recipes",
+                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "LeanGRPC", "Recipes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "EtcdAPITests",
             dependencies: [
-                "EtcdAPI", "EtcdProto", "EtcdServer", "GRPCWire", "LeanGRPC",
+                "EtcdAPI", "EtcdProto", "EtcdServer", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"), .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -249,7 +239,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "EtcdClient", "EtcdProto", "GRPCWire", "LeanGRPC", "MVCC", "Storage",
+                "EtcdClient", "EtcdProto", "LeanGRPC", "MVCC", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -276,7 +266,7 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["HarnessSupport"], path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-kv-apply",
-            dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", "GRPCWire", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["FuzzSupport", "EtcdServer", "EtcdProto", "LeanGRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/Fuzz/Targets/KVApply", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-gateway-json",

@@ -1,4 +1,3 @@
-import GRPCWire
 import LeanGRPC
 import class EtcdClient.HTTP2ChatterFilter
 import EtcdProto

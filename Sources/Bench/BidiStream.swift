@@ -1,4 +1,4 @@
-import GRPCWire
+import LeanGRPC
 import NIOCore
 import SwiftProtobuf
 

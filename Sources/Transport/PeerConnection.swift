@@ -2,7 +2,6 @@ import EtcdProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import GRPCWire
 import LeanGRPC
 import Logging
 import NIOCore

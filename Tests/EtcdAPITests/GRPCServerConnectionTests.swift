@@ -2,7 +2,6 @@ import EtcdProto
 import EtcdServer
 import Foundation
 import GRPCCore
-import GRPCWire
 import NIOCore
 import NIOEmbedded
 import NIOHPACK

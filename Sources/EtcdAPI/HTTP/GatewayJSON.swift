@@ -1,5 +1,5 @@
 import Foundation
-import GRPCWire
+import LeanGRPC
 import NIOCore
 import SwiftProtobuf
 

@@ -5,13 +5,18 @@ import Synchronization
 
 /// One member of the cluster as the cluster knows it.
 public struct Member: Sendable, Equatable {
+    /// The member's ID.
     public var id: UInt64
     /// Empty until the member has started and published itself.
     public var name: String
+    /// The URLs other members reach it at.
     public var peerURLs: [String]
+    /// The URLs it serves clients at (empty until it published itself).
     public var clientURLs: [String]
+    /// Whether it is a learner (a non-voting member).
     public var isLearner: Bool
 
+    /// A member as it is recorded.
     public init(id: UInt64, name: String = "", peerURLs: [String], clientURLs: [String] = [], isLearner: Bool = false) {
         self.id = id
         self.name = name
@@ -24,6 +29,7 @@ public struct Member: Sendable, Equatable {
 /// The cluster's membership and version (etcd's RaftCluster): changed only by applying log
 /// entries, persisted in the backend in the same batch, read by anyone.
 public final class Membership: Sendable {
+    /// The cluster's ID.
     public let clusterID: UInt64
     private struct State {
         var members: [UInt64: Member] = [:]
@@ -63,6 +69,7 @@ public final class Membership: Sendable {
         state.withLock { $0.members.values.sorted { $0.id < $1.id } }
     }
 
+    /// The member with this ID, if it is one.
     public func member(_ id: UInt64) -> Member? {
         state.withLock { $0.members[id] }
     }

@@ -1,4 +1,3 @@
-import GRPCWire
 import NIOCore
 import NIOHTTP2
 

@@ -1,4 +1,3 @@
-import GRPCWire
 import NIOCore
 import NIOHPACK
 import NIOHTTP2

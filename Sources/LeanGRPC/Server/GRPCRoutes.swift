@@ -1,5 +1,4 @@
 import GRPCCore
-import GRPCWire
 import NIOCore
 import SwiftProtobuf
 

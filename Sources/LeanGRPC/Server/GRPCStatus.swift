@@ -1,5 +1,4 @@
 import GRPCCore
-import GRPCWire
 
 /// The outcome of a call as the trailers carry it: a gRPC status code and its message.
 public struct GRPCStatus: Error, Equatable, Sendable {

@@ -1,7 +1,7 @@
 import EtcdProto
 import EtcdServer
 import FuzzSupport
-import GRPCWire
+import LeanGRPC
 import SwiftProtobuf
 
 /// Client requests through the server's checks, into the log and through apply, on a

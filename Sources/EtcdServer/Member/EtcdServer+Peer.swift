@@ -4,16 +4,19 @@ import Transport
 
 /// The calls followers forward to this member while it leads, and the peer listeners.
 extension EtcdServer: ForwardedCallHandler {
+    /// A keep-alive a follower forwarded: answered while this member leads.
     public func forwardedLeaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
         guard isLeader else { throw PeerError.notLeader }
         return try leaseRenew(request.id)
     }
 
+    /// A time-to-live lookup a follower forwarded: answered while this member leads.
     public func forwardedLeaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
         guard isLeader else { throw PeerError.notLeader }
         return leaseTimeToLive(request)
     }
 
+    /// A learner promotion a follower forwarded: run while this member leads.
     public func forwardedMemberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
         guard isLeader else { throw PeerError.notLeader }
         return try await memberPromote(request)

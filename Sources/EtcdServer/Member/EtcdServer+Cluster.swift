@@ -5,6 +5,7 @@ import Raft
 /// The Cluster service and leadership moves: membership changes go through Raft as conf
 /// changes (one at a time) and are answered once applied.
 extension EtcdServer {
+    /// The members; `linearizable` waits for a ReadIndex round first (etcd 3.5's linearizable list).
     public func memberList(linearizable: Bool = false) async throws(EtcdError) -> Etcdserverpb_MemberListResponse {
         if linearizable { try await linearizableReadBarrier() }
         var response = Etcdserverpb_MemberListResponse()
@@ -18,6 +19,7 @@ extension EtcdServer {
         membership.members.map(Etcdserverpb_Member.init)
     }
 
+    /// Adds a member (a voter or a learner) through the log, once etcd's checks pass.
     public func memberAdd(_ request: Etcdserverpb_MemberAddRequest) async throws(EtcdError) -> Etcdserverpb_MemberAddResponse {
         try requireVoter()
         let urls = try Self.memberURLs(request.peerUrls)
@@ -39,6 +41,7 @@ extension EtcdServer {
         return response
     }
 
+    /// Removes a member through the log.
     public func memberRemove(_ request: Etcdserverpb_MemberRemoveRequest) async throws(EtcdError) -> Etcdserverpb_MemberRemoveResponse {
         try requireVoter()
         if config.strictReconfigCheck, let member = membership.member(request.id), !member.isLearner,
@@ -53,6 +56,7 @@ extension EtcdServer {
         return response
     }
 
+    /// Changes a member's peer URLs through the log.
     public func memberUpdate(_ request: Etcdserverpb_MemberUpdateRequest) async throws(EtcdError) -> Etcdserverpb_MemberUpdateResponse {
         try requireVoter()
         let urls = try Self.memberURLs(request.peerUrls)

@@ -3,6 +3,7 @@ import Foundation
 import Lease
 
 extension EtcdServer {
+    /// Grants a lease through the log (an ID is chosen when the request has none).
     public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
         try requireVoter()
         var request = request
@@ -13,6 +14,7 @@ extension EtcdServer {
         return try await proposed(.leaseGrant(request))
     }
 
+    /// Revokes a lease and deletes its keys, through the log.
     public func leaseRevoke(_ request: Etcdserverpb_LeaseRevokeRequest) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
         try requireVoter()
         return try await proposed(.leaseRevoke(request))
@@ -71,6 +73,7 @@ extension EtcdServer {
         return response
     }
 
+    /// Every lease this member knows.
     public func leaseLeases() -> Etcdserverpb_LeaseLeasesResponse {
         var response = Etcdserverpb_LeaseLeasesResponse()
         response.header = header()
