@@ -159,6 +159,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "LeanGRPCTests",
+            dependencies: [
+                "LeanGRPC", "GRPCWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "EtcdServerTests",
             dependencies: [
                 "EtcdServer", "EtcdProto", "MVCC", "Raft", "Storage", "SwetcdTestSupport", .product(name: "Logging", package: "swift-log"),
