@@ -133,7 +133,8 @@ let package = Package(
         // Raft proposals per second through an in-memory 3-node cluster (a benchmark, not a test).
         .executableTarget(name: "RaftBench", dependencies: ["Raft"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: swiftSettings),
+        // Transcripts/ holds scenario scripts, read from the source tree (REWRITE_TRANSCRIPTS=1 writes them).
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Transcripts"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "Raft", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
@@ -152,6 +153,14 @@ let package = Package(
                 "EtcdAPI", "EtcdProto", "EtcdServer", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"), .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LeanGRPCTests",
+            dependencies: [
+                "LeanGRPC",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: swiftSettings),

@@ -1,15 +1,15 @@
 import EtcdClient
 import Foundation
 import Synchronization
-import XCTest
+import Testing
 
 /// Session, Mutex, Election and STM under contention.
-final class RecipeTests: XCTestCase {
+@Suite(.serialized) struct RecipeTests {
     /// Five sessions (five clients) contend for one lock, four times each: at no time do two
     /// hold it; the fencing revisions grow with every acquisition, and a fenced write (a
     /// transaction comparing the last fence) succeeds for every holder.
-    func testMutexIsNeverHeldTwice() async throws {
-        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: name)
+    @Test func mutexIsNeverHeldTwice() async throws {
+        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: "mutexIsNeverHeldTwice")
         defer { cluster.stop() }
         let sessions = 5
         let rounds = 4
@@ -54,18 +54,18 @@ final class RecipeTests: XCTestCase {
         }
         for client in clients { await client.close() }
 
-        XCTAssertEqual(violations.withLock { $0 }, [])
+        #expect(violations.withLock { $0 } == [])
         let taken = acquisitions.withLock { $0 }.sorted { $0.fence < $1.fence }
-        XCTAssertEqual(taken.count, sessions * rounds)
-        XCTAssertEqual(Set(taken.map(\.fence)).count, taken.count, "two acquisitions with one fencing revision")
+        #expect(taken.count == sessions * rounds)
+        #expect(Set(taken.map(\.fence)).count == taken.count, "two acquisitions with one fencing revision")
         for (earlier, later) in zip(taken, taken.dropFirst()) {
-            XCTAssertLessThanOrEqual(earlier.end, later.start, "holders \(earlier.fence) and \(later.fence) overlap")
+            #expect(earlier.end <= later.start, "holders \(earlier.fence) and \(later.fence) overlap")
         }
     }
 
     /// `tryLock` fails at once while another session holds the lock, and leaves no key.
-    func testTryLock() async throws {
-        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: name)
+    @Test func tryLock() async throws {
+        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: "tryLock")
         defer { cluster.stop() }
         let client = try cluster.client()
         defer { Task { await client.close() } }
@@ -74,20 +74,20 @@ final class RecipeTests: XCTestCase {
         try await first.tryLock()
         do {
             try await second.tryLock()
-            XCTFail("two holders")
+            Issue.record("two holders")
         } catch let error as EtcdError {
-            XCTAssertEqual(error.kind, .locked)
+            #expect(error.kind == .locked)
         }
         let value1 = try await client.kv.get(.prefix("try/")).count
-        XCTAssertEqual(value1, 1)
+        #expect(value1 == 1)
         try await first.unlock()
         try await second.tryLock()
         try await second.unlock()
     }
 
     /// A holder whose session dies loses the lock to the next waiter.
-    func testLockPassesOnWhenSessionEnds() async throws {
-        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: name)
+    @Test func lockPassesOnWhenSessionEnds() async throws {
+        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: "lockPassesOnWhenSessionEnds")
         defer { cluster.stop() }
         let client = try cluster.client()
         defer { Task { await client.close() } }
@@ -96,17 +96,17 @@ final class RecipeTests: XCTestCase {
         try await holder.lock()
         let waiter = Mutex(session: try await Session(client: client, ttl: 10), prefix: "job")
         let acquired = Task { try await waiter.lock() }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Self.waitForKeys(2, under: "job/", client)
         // The holder's process "dies": its keep-alive stops, the lease runs out.
         holderSession.orphan()
         try await withDeadline(15, "the waiter to get the lock") { try await acquired.value }
-        XCTAssertGreaterThan(waiter.fencingRevision, holder.fencingRevision)
+        #expect(waiter.fencingRevision > holder.fencingRevision)
         try await waiter.unlock()
     }
 
     /// Twenty tasks increment one counter through STM, five times each: every increment lands.
-    func testSTMIncrementsFromTwentyTasks() async throws {
-        let cluster = try TestCluster.start(features: [.kv], test: name)
+    @Test func stmIncrementsFromTwentyTasks() async throws {
+        let cluster = try TestCluster.start(features: [.kv], test: "stmIncrementsFromTwentyTasks")
         defer { cluster.stop() }
         let client = try cluster.client(requestTimeout: .seconds(10))
         defer { Task { await client.close() } }
@@ -131,13 +131,13 @@ final class RecipeTests: XCTestCase {
             }
         }
         let value2 = try await client.kv.get("counter").value?.string
-        XCTAssertEqual(value2, String(tasks * increments))
+        #expect(value2 == String(tasks * increments))
         print("STM: \(tasks * increments) increments took \(attempts.withLock { $0 }) attempts")
     }
 
     /// STM at every isolation level: a transfer between two keys keeps the sum.
-    func testSTMIsolationLevels() async throws {
-        let cluster = try TestCluster.start(features: [.kv], test: name)
+    @Test func stmIsolationLevels() async throws {
+        let cluster = try TestCluster.start(features: [.kv], test: "stmIsolationLevels")
         defer { cluster.stop() }
         let client = try cluster.client()
         defer { Task { await client.close() } }
@@ -159,15 +159,15 @@ final class RecipeTests: XCTestCase {
             }
             let a = Int(try await client.kv.get("acct/a").value!.string)!
             let b = Int(try await client.kv.get("acct/b").value!.string)!
-            XCTAssertEqual(a + b, 100, "\(isolation)")
-            XCTAssertEqual(b, 50, "\(isolation)")
+            #expect(a + b == 100, "\(isolation)")
+            #expect(b == 50, "\(isolation)")
         }
     }
 
     /// Election: the first candidate leads, observers see it, the second takes over when the
     /// first resigns.
-    func testElection() async throws {
-        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: name)
+    @Test func election() async throws {
+        let cluster = try TestCluster.start(features: [.kv, .watch, .lease], test: "election")
         defer { cluster.stop() }
         let client = try cluster.client()
         defer { Task { await client.close() } }
@@ -186,21 +186,28 @@ final class RecipeTests: XCTestCase {
         }
         try await first.campaign(value: "one")
         let secondCampaign = Task { try await second.campaign(value: "two") }
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.waitForKeys(2, under: "leader/", client)
         try await first.proclaim(value: "one, again")
         let value3 = try await first.leader().kvs.first?.value
-        XCTAssertEqual(value3, "one, again")
+        #expect(value3 == "one, again")
         try await first.resign()
         try await withDeadline(10, "the second candidate to win") { try await secondCampaign.value }
         let value4 = try await second.leader().kvs.first?.value
-        XCTAssertEqual(value4, "two")
+        #expect(value4 == "two")
         try await withDeadline(10, "the observer to see three leaders") { try await observing.value }
-        XCTAssertEqual(seen.withLock { $0 }, ["one", "one, again", "two"])
+        #expect(seen.withLock { $0 } == ["one", "one, again", "two"])
         do {
             try await first.proclaim(value: "not mine")
-            XCTFail("proclaimed without leading")
+            Issue.record("proclaimed without leading")
         } catch let error as EtcdError {
-            XCTAssertEqual(error.kind, .electionNotLeader)
+            #expect(error.kind == .electionNotLeader)
+        }
+    }
+
+    /// Waits until `count` keys exist under `prefix`: a lock or election queue that long.
+    static func waitForKeys(_ count: Int, under prefix: String, _ client: EtcdClient) async throws {
+        try await withDeadline(15, "\(count) keys under \(prefix)") {
+            while try await client.kv.get(.prefix(EtcdBytes(prefix))).count < count { try await Task.sleep(for: .milliseconds(20)) }
         }
     }
 }

@@ -4,7 +4,6 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import HarnessSupport
 import Synchronization
-import XCTest
 
 /// A fresh real etcd and a fresh swetcd, same flags, free ports, one temp directory that
 /// `close()` removes (both processes stopped by PID).
@@ -167,9 +166,10 @@ final class BidiStream<Request: Sendable, Response: Sendable>: Sendable {
     }
 }
 
-/// The ordered results of one scenario against one server: (label, rendered text).
+/// The ordered results of one scenario against one server: (label, rendered text, service).
 final class Transcript: @unchecked Sendable {
-    var entries: [(label: String, text: String)] = []
+    typealias Entry = (label: String, text: String, service: GRPCService)
+    var entries: [Entry] = []
     /// The reference server's transcript (etcd's), when this one is swetcd's: stream steps
     /// wait for as many responses as etcd gave.
     let reference: Transcript?
@@ -182,24 +182,27 @@ final class Transcript: @unchecked Sendable {
         return reference.entries[entries.count].text.components(separatedBy: "\n--- response\n").count - 1
     }
 
-    func record(_ label: String, _ text: String) { entries.append((label, text)) }
+    func record(_ label: String, _ text: String, service: GRPCService) { entries.append((label, text, service)) }
 
-    /// Compares with `other` entry by entry; prints every difference and a summary line;
-    /// returns (identical, total).
-    func compare(with other: Transcript, name: String) -> (Int, Int) {
+    /// Compares with `other` entry by entry, only the entries of `service` (all when nil);
+    /// prints every difference; returns (identical, total).
+    func compare(with other: Transcript, name: String, service: GRPCService? = nil) -> (Int, Int) {
         let total = max(entries.count, other.entries.count)
         var identical = 0
+        var compared = 0
         for index in 0..<total {
-            let missing = (label: "(missing)", text: "(missing)")
+            let missing: Entry = ("(missing)", "(missing)", .unknown)
             let expected = index < entries.count ? entries[index] : missing
             let actual = index < other.entries.count ? other.entries[index] : missing
+            if let service, expected.service != service && actual.service != service { continue }
+            compared += 1
             if expected.label == actual.label && expected.text == actual.text {
                 identical += 1
             } else {
                 print("\(name): DIFF #\(index + 1) \(expected.label)\n--- etcd\n\(expected.text)\n+++ swetcd (\(actual.label))\n\(actual.text)")
             }
         }
-        return (identical, total)
+        return (identical, compared)
     }
 }
 

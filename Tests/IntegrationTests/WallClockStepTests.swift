@@ -1,5 +1,5 @@
 import Foundation
-import SwetcdTestSupport
+import HarnessSupport
 import Testing
 
 /// Raft's ticks run on the monotonic clock: a member whose wall clock is stepped back an hour

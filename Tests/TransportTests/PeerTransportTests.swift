@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Raft
 import Synchronization
-import XCTest
+import Testing
 @testable import Transport
 
 /// A handler that records what arrives.
@@ -59,7 +59,7 @@ final class RecordingHandler: PeerHandler, ForwardedCallHandler {
     }
 }
 
-final class PeerTransportTests: XCTestCase {
+@Suite struct PeerTransportTests {
     /// A TCP socket bound to a free port on 127.0.0.1; the caller closes it.
     func boundSocket() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -81,12 +81,12 @@ final class PeerTransportTests: XCTestCase {
     func waitUntil(_ timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
-            guard ContinuousClock.now < deadline else { XCTFail("condition not met in time"); return }
+            guard ContinuousClock.now < deadline else { Issue.record("condition not met in time"); return }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    func testMessagesArriveInOrderAndSnapshotsStream() async throws {
+    @Test func messagesArriveInOrderAndSnapshotsStream() async throws {
         let logger = Logger(label: "test")
         let portB = try freePort()
         let portA = try freePort()
@@ -113,7 +113,7 @@ final class PeerTransportTests: XCTestCase {
             })
         }
         try await waitUntil { handlerB.received.withLock { $0.count } == 1000 }
-        XCTAssertEqual(handlerB.received.withLock { $0.map(\.index) }, (0..<1000).map(UInt64.init), "in order, none lost")
+        #expect(handlerB.received.withLock { $0.map(\.index) } == (0..<1000).map(UInt64.init), "in order, none lost")
 
         let database = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString)")
         let content = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0) })
@@ -122,17 +122,17 @@ final class PeerTransportTests: XCTestCase {
         snap.snapshot = Snapshot(metadata: SnapshotMetadata(confState: ConfState(voters: [1, 2]), index: 1000, term: 1))
         await a.sendSnapshot(snap, databasePath: database.path)
         try await waitUntil { handlerA.snapshotReports.withLock { !$0.isEmpty } }
-        XCTAssertEqual(handlerA.snapshotReports.withLock { $0.first?.1 }, true)
+        #expect(handlerA.snapshotReports.withLock { $0.first?.1 } == true)
         let received = handlerB.snapshots.withLock { $0 }
-        XCTAssertEqual(received.count, 1)
-        XCTAssertEqual(received.first?.0.snapshot?.metadata.index, 1000)
-        XCTAssertEqual(received.first?.1, content)
+        #expect(received.count == 1)
+        #expect(received.first?.0.snapshot?.metadata.index == 1000)
+        #expect(received.first?.1 == content)
 
         let forwarded = try await a.peerClient(2).leaseRenew(.with { $0.id = 5 })
-        XCTAssertEqual(forwarded.ttl, 9)
+        #expect(forwarded.ttl == 9)
     }
 
-    func testUnreachablePeerIsReported() async throws {
+    @Test func unreachablePeerIsReported() async throws {
         let handler = RecordingHandler()
         let a = PeerTransport(localID: 1, clusterID: 42, handler: handler, logger: Logger(label: "test"))
         defer { a.stop() }
@@ -141,7 +141,9 @@ final class PeerTransportTests: XCTestCase {
         try await waitUntil { handler.unreachable.withLock { $0.contains(3) } }
     }
 
-    func testOtherClustersAndRemovedMembersAreRefused() async throws {
+    /// Another cluster's member and a removed member are refused: each learns it from the
+    /// refusal, and only after both refusals is the receiver checked to have taken nothing.
+    @Test func otherClustersAndRemovedMembersAreRefused() async throws {
         let logger = Logger(label: "test")
         let port = try freePort()
         let receiver = RecordingHandler(removed: [7])
@@ -161,24 +163,26 @@ final class PeerTransportTests: XCTestCase {
         }
         stranger.addPeer(2, urls: ["http://127.0.0.1:\(port)"])
         removed.addPeer(2, urls: ["http://127.0.0.1:\(port)"])
-        for _ in 0..<5 {
+        // Both keep sending (as Raft would) until they have heard their refusal.
+        try await waitUntil {
             stranger.send([Message(type: .heartbeat, to: 2, from: 1, term: 1)])
-            removed.send([Message(type: .heartbeat, to: 2, from: 7, term: 1)])
-            try await Task.sleep(for: .milliseconds(100))
+            return strangerHandler.unreachable.withLock { $0.contains(2) }
         }
-        XCTAssertTrue(receiver.received.withLock { $0.isEmpty })
-        try await waitUntil { strangerHandler.unreachable.withLock { $0.contains(2) } }
-        XCTAssertFalse(strangerHandler.toldRemoved.withLock { $0 }, "another cluster's refusal is not a removal")
-        try await waitUntil { removedHandler.toldRemoved.withLock { $0 } }
+        #expect(!strangerHandler.toldRemoved.withLock { $0 }, "another cluster's refusal is not a removal")
+        try await waitUntil {
+            removed.send([Message(type: .heartbeat, to: 2, from: 7, term: 1)])
+            return removedHandler.toldRemoved.withLock { $0 }
+        }
+        #expect(receiver.received.withLock { $0.isEmpty })
     }
 
     /// A peer that accepts the connection and then reads nothing (paused, wedged) must not
     /// make the sender buffer without bound: past the limit batches are dropped and the peer
     /// reported unreachable, so Raft slows down sending to it.
-    func testPeerThatStopsReadingCostsBoundedMemory() async throws {
+    @Test func peerThatStopsReadingCostsBoundedMemory() async throws {
         let (fd, port) = boundSocket()
         defer { close(fd) }
-        XCTAssertEqual(listen(fd, 4), 0, "a listening socket that never accepts: the kernel completes the handshake")
+        #expect(listen(fd, 4) == 0, "a listening socket that never accepts: the kernel completes the handshake")
 
         let handler = RecordingHandler()
         let connection = PeerConnection(
@@ -186,13 +190,13 @@ final class PeerTransportTests: XCTestCase {
             logger: Logger(label: "test"), maxUnwrittenBytes: 1 << 20)
         defer { connection.close() }
         try await waitUntil { connection.isRaftStreamOpen }
-        XCTAssertTrue(handler.unreachable.withLock { $0.isEmpty })
+        #expect(handler.unreachable.withLock { $0.isEmpty })
         // 100 KiB messages, 4 MiB in all: far past the 1 MiB allowed to wait for the socket.
         for index in 0..<40 {
             connection.send([Message(type: .app, to: 2, from: 1, term: 1, index: UInt64(index),
                                      entries: [Entry(term: 1, index: UInt64(index), data: Array(repeating: 1, count: 100 << 10))])])
         }
         try await waitUntil { handler.unreachable.withLock { $0.contains(2) } }
-        XCTAssertLessThanOrEqual(connection.unwrittenBytes, 1 << 20)
+        #expect(connection.unwrittenBytes <= 1 << 20)
     }
 }
