@@ -47,7 +47,10 @@ extension EtcdServer {
                 continue
             }
             do {
+                // Applied once is published: the loop's flag is only set after the apply
+                // answered this call, so checking it again would propose a second time.
                 _ = try await propose(.memberAttributes(attributes))
+                return
             } catch {
                 logger.warning("failed to publish local member to cluster through raft", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200))
