@@ -134,7 +134,7 @@ let package = Package(
         .executableTarget(name: "RaftBench", dependencies: ["Raft"], swiftSettings: swiftSettings),
 
         // Transcripts/ holds scenario scripts, read from the source tree (REWRITE_TRANSCRIPTS=1 writes them).
-        .testTarget(name: "RaftTests", dependencies: ["Raft"], exclude: ["Transcripts"], swiftSettings: swiftSettings),
+        .testTarget(name: "RaftTests", dependencies: ["TestLoad", "Raft"], exclude: ["Transcripts"], swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WALTests", dependencies: ["WAL", "Raft", "HarnessSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
@@ -167,6 +167,7 @@ let package = Package(
         .testTarget(
             name: "EtcdServerTests",
             dependencies: [
+                "TestLoad",
                 "EtcdServer", "EtcdConfiguration", "EtcdProto", "MVCC", "Raft", "Storage", "HarnessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -180,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EtcdProto", "HarnessSupport", "Raft", "Storage",
+                "TestLoad", "EtcdProto", "HarnessSupport", "Raft", "Storage",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -211,7 +212,7 @@ let package = Package(
             dependencies: ["Robustness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "HarnessSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RobustnessTests", dependencies: ["TestLoad", "Robustness", "HarnessSupport"], swiftSettings: swiftSettings),
         // The Swift client library: every service, failover, watches, leases, concurrency recipes.
         .target(
             name: "EtcdClient",
@@ -239,6 +240,7 @@ let package = Package(
         .testTarget(
             name: "EtcdClientTests",
             dependencies: [
+                "TestLoad",
                 "EtcdClient", "HarnessSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
@@ -272,6 +274,9 @@ let package = Package(
         // libFuzzer targets (Tests/Fuzz). scripts/fuzz.sh builds them in .build-fuzz with
         // `--sanitize fuzzer -Xswiftc -DFUZZING`; the normal build links a main that replays
         // the inputs given as files instead, so no sanitizer flags are needed here.
+        // The machine share that tests starting servers take, so Swift Testing's parallel
+        // suites don't starve each other (built from Tests/, used only by tests).
+        .target(name: "TestLoad", path: "Tests/TestLoad", swiftSettings: swiftSettings),
         .target(name: "FuzzSupport", dependencies: ["HarnessSupport"], path: "Tests/Fuzz/Support", swiftSettings: swiftSettings),
         .executableTarget(
             name: "fuzz-kv-apply",

@@ -75,6 +75,8 @@ public struct EtcdError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let notLeader = EtcdError(kind: .notLeader)
     /// The member is stopping.
     public static let stopped = EtcdError(kind: .stopped)
+    /// The caller stopped waiting (its task was cancelled).
+    public static let canceled = EtcdError(kind: .canceled)
     /// The request did not complete within the request timeout.
     public static let timeout = EtcdError(kind: .timeout)
     /// The cluster's version does not have the feature yet.

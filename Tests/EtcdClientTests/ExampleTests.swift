@@ -1,6 +1,7 @@
 import Foundation
 import HarnessSupport
 import Testing
+import TestLoad
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 /// The failover example end to end: two service processes, the primary is killed with
 /// SIGKILL, the standby takes over once the primary's lease runs out (not before: the
 /// primary works on meanwhile and the standby's output shows no takeover until the kill).
-@Suite struct ExampleTests {
+@Suite(.load(3)) struct ExampleTests {
     @Test func standbyTakesOverWhenPrimaryIsKilled() async throws {
         let example = try Binaries.builtProduct("swetcd-failover-example", override: "FAILOVER_EXAMPLE_BIN",
                                                 buildHint: "run `swift build --product swetcd-failover-example` first")

@@ -3,9 +3,10 @@ import Foundation
 import HarnessSupport
 import Synchronization
 import Testing
+import TestLoad
 
 /// Endpoints and members failing under a client: failover, a watch across a restart.
-@Suite(.serialized) struct FailoverTests {
+@Suite(.serialized, .load(3)) struct FailoverTests {
     /// A three-member cluster; the client's first endpoint is killed: reads go on on the next
     /// endpoint, writes go on (a write in flight at the kill may fail, never hang). How long
     /// the failover took is printed; bounding it is a benchmark's job.

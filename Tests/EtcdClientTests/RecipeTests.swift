@@ -2,9 +2,10 @@ import EtcdClient
 import Foundation
 import Synchronization
 import Testing
+import TestLoad
 
 /// Session, Mutex, Election and STM under contention.
-@Suite(.serialized) struct RecipeTests {
+@Suite(.serialized, .load(3)) struct RecipeTests {
     /// Five sessions (five clients) contend for one lock, four times each: at no time do two
     /// hold it; the fencing revisions grow with every acquisition, and a fenced write (a
     /// transaction comparing the last fence) succeeds for every holder.

@@ -2,10 +2,11 @@ import EtcdProto
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// A committed entry is applied again by every member at every restart, so an entry whose
 /// apply traps stops the whole cluster for good. These requests did exactly that.
-@Suite(.timeLimit(.minutes(2))) struct ApplyNeverTrapsTests {
+@Suite(.load(1, limit: .seconds(120))) struct ApplyNeverTrapsTests {
     /// `get a --limit=9223372036854775807` inside a txn with a put: the range asked MVCC for
     /// one key more than the limit and overflowed while applying the committed entry.
     @Test func aRangeWithTheLargestLimitInATxnAppliesAndReplays() async throws {

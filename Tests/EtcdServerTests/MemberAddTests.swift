@@ -2,8 +2,9 @@ import EtcdProto
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
-@Suite(.timeLimit(.minutes(2))) struct MemberAddTests {
+@Suite(.load(2, limit: .seconds(120))) struct MemberAddTests {
     static func add(_ urls: [String], learner: Bool = false) -> Etcdserverpb_MemberAddRequest {
         var request = Etcdserverpb_MemberAddRequest()
         request.peerUrls = urls

@@ -2,10 +2,11 @@ import EtcdProto
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// The member's KV API in-process: what etcd's KV service answers, revision by revision, and
 /// that all of it is there again after a restart replays the log.
-@Suite(.timeLimit(.minutes(2))) struct MemberKVTests {
+@Suite(.load(1, limit: .seconds(120))) struct MemberKVTests {
     @Test func putRangeDeleteKeepRevisionsAndPreviousValues() async throws {
         let member = try InProcessMember()
         defer { member.remove() }

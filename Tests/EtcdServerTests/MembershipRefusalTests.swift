@@ -2,10 +2,11 @@ import EtcdProto
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// Membership changes the member refuses when applying them, as etcd does; a refused change
 /// stays refused when a restart replays the log.
-@Suite(.timeLimit(.minutes(2))) struct MembershipRefusalTests {
+@Suite(.load(1, limit: .seconds(120))) struct MembershipRefusalTests {
     @Test func refusedChangesLeaveTheMembershipAsItWasAlsoAfterARestart() async throws {
         let member = try InProcessMember()
         defer { member.remove() }

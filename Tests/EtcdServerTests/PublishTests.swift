@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// A starting member publishes its name and client URLs through the log exactly once, as
 /// etcd's does: a second publish entry would shift every later raft index away from etcd's.
-@Suite(.timeLimit(.minutes(2))) struct PublishTests {
+@Suite(.load(1, limit: .seconds(120))) struct PublishTests {
     @Test func aFreshMemberPublishesItselfOnce() async throws {
         // The duplicate appeared when the publish task ran between the apply answering it and
         // the Raft loop marking the member published, so a few starts give it the chance.

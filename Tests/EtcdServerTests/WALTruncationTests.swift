@@ -2,12 +2,13 @@ import EtcdProto
 import Foundation
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// A WAL that lost its tail while the backend kept what was applied from it: the member must
 /// refuse to start and say what was lost, not repair the WAL and run on without ever serving.
 /// (In-process: the same start-up code as the binary, whose `main` exits 1 on this error,
 /// without a network round trip per write that a busy machine can stall.)
-@Suite(.timeLimit(.minutes(2))) struct WALTruncationTests {
+@Suite(.load(1, limit: .seconds(120))) struct WALTruncationTests {
     @Test func aWALCutBehindTheBackendRefusesToStart() async throws {
         let member = try InProcessMember()
         defer { member.remove() }

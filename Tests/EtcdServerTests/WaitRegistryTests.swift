@@ -2,9 +2,10 @@ import Foundation
 import Synchronization
 import Testing
 @testable import EtcdServer
+import TestLoad
 
 /// Clients waiting for their proposal: answered once, by the apply, a timeout or a stop.
-@Suite struct WaitRegistryTests {
+@Suite(.load(1)) struct WaitRegistryTests {
     final class Answers: Sendable {
         private let answers = Mutex<[UInt64: [Result<ApplyResult, EtcdError>]]>([:])
         func completion(_ id: UInt64) -> ApplyCompletion {

@@ -3,10 +3,11 @@ import Foundation
 import HarnessSupport
 import Synchronization
 import Testing
+import TestLoad
 
 /// Multi-member swetcd clusters on loopback: bootstrap, failover under load, membership
 /// changes, whole-cluster restarts and snapshot catch-up (issue 5's acceptance).
-@Suite(.serialized) struct ClusterTests {
+@Suite(.serialized, .load(3)) struct ClusterTests {
     /// Writes to the cluster until stopped, remembering what was acknowledged.
     final class Writer: Sendable {
         private let acknowledged = Mutex<[String: (value: String, revision: Int64)]>([:])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestLoad
 
 /// The gRPC-level differential test: the same requests, through the generated clients, to a
 /// fresh real etcd and a fresh swetcd (same flags; `--max-request-bytes 100000` so that watch
@@ -21,7 +22,7 @@ import Testing
 ///
 /// `SWETCD_BIN=$(which etcd)` checks the harness (etcd against etcd); `GRPCDIFF_EXTRA_ARGS`
 /// adds server flags to both; `DIFFTEST_KEEP=1` keeps both data dirs and logs.
-@Suite("gRPC calls match etcd's", .serialized)
+@Suite("gRPC calls match etcd's", .serialized, .load(4))
 struct GRPCDifferentialTests {
     @Test func kv() async throws { try await Self.expectIdentical(.kv) }
     @Test func watch() async throws { try await Self.expectIdentical(.watch) }

@@ -4,11 +4,12 @@ import GRPCCore
 import Raft
 import HarnessSupport
 import Testing
+import TestLoad
 
 /// Issue 14: a member of a real cluster gets the traffic a hostile user can send to its peer
 /// port, claiming to be the leader or another member, and must neither crash, nor lose its
 /// data, nor be unable to restart.
-@Suite(.serialized) struct HostilePeerTests {
+@Suite(.serialized, .load(3)) struct HostilePeerTests {
     /// Waits until member `name` logged `text` (or stopped, which fails the test).
     func waitForLog(_ cluster: TestCluster, _ name: String, _ text: String) async throws {
         let guardDeadline = ContinuousClock.now + .seconds(60)

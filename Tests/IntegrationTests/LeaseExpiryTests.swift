@@ -3,11 +3,12 @@ import Foundation
 import GRPCCore
 import HarnessSupport
 import Testing
+import TestLoad
 
 /// Lease expiry, and leases across a restart. How late a lease expires is printed, not
 /// bounded (a loaded machine delays it; bounds belong in a benchmark); that it never expires
 /// early is checked.
-@Suite(.serialized) struct LeaseExpiryTests {
+@Suite(.serialized, .load(1)) struct LeaseExpiryTests {
     /// A lease kept alive for a while, then left alone, expires (never before its TTL has
     /// passed since its last keep-alive), and its keys are deleted with it, in one revision.
     /// `--election-timeout 500` makes etcd's minimum TTL 1 s.

@@ -1,6 +1,7 @@
 import Foundation
 import HarnessSupport
 import Testing
+import TestLoad
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ import Glibc
 /// bound on it belongs in a benchmark, not in a test on a shared machine), and the tick log
 /// must show one holder at a time: runs of ticks by one worker with one revision, revisions
 /// that only go up, and no tick of a killed holder after its kill.
-@Suite struct LockFailoverTests {
+@Suite(.load(3)) struct LockFailoverTests {
     struct Tick {
         var revision: Int64
         var time: Double

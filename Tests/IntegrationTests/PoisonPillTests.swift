@@ -5,12 +5,13 @@ import GRPCNIOTransportHTTP2Posix
 import HarnessSupport
 import SwiftProtobuf
 import Testing
+import TestLoad
 
 /// Every input the KV fuzz target keeps (its seeds and every crash it ever found) is sent
 /// through a real three-member cluster; then every member is restarted, which replays the
 /// log. All must come back, serve, and agree on the store's hash: no committed request may
 /// be a poison pill that stops members at apply or at replay.
-@Suite(.timeLimit(.minutes(5))) struct PoisonPillTests {
+@Suite(.load(3, limit: .seconds(300))) struct PoisonPillTests {
     /// The requests of a `fuzz-kv-apply` input: a kind byte, then a chunk (2-byte
     /// little-endian length) with the request's protobuf encoding, as `KVApplyTarget` reads it.
     static func requests(in input: [UInt8]) -> [(kind: UInt8, payload: [UInt8])] {

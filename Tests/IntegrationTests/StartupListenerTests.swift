@@ -1,6 +1,7 @@
 import Foundation
 import HarnessSupport
 import Testing
+import TestLoad
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 /// only once the member was ready, after it had logged that it published itself, so such a
 /// connection was refused. Like etcd, the port is now bound before the member starts, and
 /// what connects early is served once the member is ready.
-@Suite(.timeLimit(.minutes(2))) struct StartupListenerTests {
+@Suite(.load(1, limit: .seconds(120))) struct StartupListenerTests {
     @Test func theClientPortAcceptsFromTheFirstStartLine() async throws {
         let server = try makeSwetcd("swetcd-early-connect")
         defer {

@@ -1,6 +1,7 @@
 import Foundation
 import HarnessSupport
 import Testing
+import TestLoad
 
 /// Raft's ticks run on the monotonic clock: a member whose wall clock is stepped back an hour
 /// (NTP, an operator, a VM restored) still times out its leader and campaigns. On the wall
@@ -8,7 +9,7 @@ import Testing
 ///
 /// libfaketime (`apt-get install libfaketime`) moves each member's wall clock while the
 /// monotonic clock stays real; each member reads its offset from a file the test rewrites.
-@Suite(.timeLimit(.minutes(3))) struct WallClockStepTests {
+@Suite(.load(3, limit: .seconds(180))) struct WallClockStepTests {
     static let faketime = ["x86_64", "aarch64"]
         .map { "/usr/lib/\($0)-linux-gnu/faketime/libfaketime.so.1" }
         .first { FileManager.default.fileExists(atPath: $0) }

@@ -4,12 +4,13 @@ import GRPCCore
 import HarnessSupport
 import Synchronization
 import Testing
+import TestLoad
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Many watchers under a write load, and a watcher that stops reading.
-@Suite(.serialized) struct WatchScaleTests {
+@Suite(.serialized, .load(3)) struct WatchScaleTests {
     /// 1,000 watches (50 gRPC streams × 20) on overlapping prefixes of 50 keys — `w/`, `w/<x>/`
     /// and `w/<x>/<y>` — while 8 writers put 640 times: every watch sees exactly the events
     /// of its prefix, each once, in revision order.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestLoad
 
 @testable import Robustness
 
@@ -7,7 +8,7 @@ import Testing
 /// client and peer traffic only, besides the normal workload. No member may die, every hostile
 /// input must get its expected kind of answer, and the history checks must pass although hostile
 /// writes take revisions the workload never made. `ROBUSTNESS_SEED` repeats a run.
-@Suite struct HostileRobustnessTests {
+@Suite(.load(3)) struct HostileRobustnessTests {
     @Test func hostileTrafficKillsNoMemberAndLeavesTheHistoryChecksPassing() async throws {
         let environment = ProcessInfo.processInfo.environment
         let seed = environment["ROBUSTNESS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64(UInt32.max))

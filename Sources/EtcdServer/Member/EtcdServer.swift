@@ -71,11 +71,12 @@ public final class EtcdServer: Sendable {
     var metrics: ServerMetrics { raft.metrics }
 
     /// Waits until the member published itself (it then serves clients), or throws if it
-    /// stopped first.
+    /// stopped first or the waiting task was cancelled.
     public func waitUntilReady() async throws(EtcdError) {
         while !raft.isPublished {
             if stopped.load(ordering: .acquiring) { throw .stopped }
-            try? await Task.sleep(for: .milliseconds(20))
+            // A cancelled task's sleep returns at once: without this the loop would spin.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { throw .canceled }
         }
     }
 

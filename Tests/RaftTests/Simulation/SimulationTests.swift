@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestLoad
 @testable import Raft
 
 /// Runs the deterministic simulator over many seeds.
@@ -7,7 +8,7 @@ import Testing
 /// Environment: `SIM_SEEDS` (how many seeds, default 2000), `SIM_FIRST_SEED` (default 1),
 /// `SIM_STEPS` (sub-ticks of faults per seed, default 600), `SIM_SEED` (replay one seed),
 /// `SIM_TRACE=1` (print every event of a replayed seed).
-@Suite("Simulation")
+@Suite("Simulation", .load(2))
 struct SimulationTests {
     static let shards = 4
 
