@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.0.0"),
     ],
     targets: [
         // Generated protobuf and gRPC code (scripts/generate-protos.sh); nothing hand-written.
@@ -105,11 +108,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // TLS for both ports from etcd's flags: files reloaded when they change, auto-TLS
+        // certificates, revocation lists and allowed peer names.
+        .target(
+            name: "EtcdTLS",
+            dependencies: [
+                "EtcdConfiguration",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The client API: the services on LeanGRPC's server, the HTTP endpoints.
         .target(
             name: "EtcdAPI",
             dependencies: [
-                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "LeanGRPC", "Recipes",
+                "EtcdServer", "EtcdConfiguration", "EtcdErrors", "EtcdProto", "EtcdTLS", "LeanGRPC", "Recipes",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -182,6 +202,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TestLoad", "EtcdProto", "HarnessSupport", "Raft", "Storage",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

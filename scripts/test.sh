@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
+# curl fetches /health and the gateway over TLS in the client TLS tests.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # libfaketime steps a member's wall clock back (WallClockStepTests).
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1 ] \
   || need+=(libfaketime)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]} (the reference etcd the differential tests compare against, libfaketime)"
+  echo "installing ${need[*]} (the reference etcd the differential tests compare against, curl, libfaketime)"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq

@@ -1,5 +1,7 @@
 import EtcdConfiguration
 import EtcdServer
+import EtcdTLS
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -23,10 +25,16 @@ public struct ClientListeners: Sendable {
     }
 
     let sockets: [Socket]
+    /// The TLS of the `https://` sockets, loaded before anything listens.
+    let tls: ReloadingTLSContext?
 
-    /// Binds and listens on every `--listen-client-urls` and `--listen-client-http-urls`
-    /// address; nothing is accepted until `ClientServer.run` serves them.
-    public static func open(_ config: ServerConfig) throws -> ClientListeners {
+    /// Loads the client TLS files when an `https://` URL needs them (a bad file stops the
+    /// start with its name), then binds and listens on every `--listen-client-urls` and
+    /// `--listen-client-http-urls` address; nothing is accepted until `ClientServer.run`
+    /// serves them.
+    public static func open(_ config: ServerConfig, logger: Logger) throws -> ClientListeners {
+        let urls = config.listenClientURLs + config.listenClientHTTPURLs
+        let tls = try ClientTLS.context(for: config, secure: urls.contains { $0.scheme == "https" }, logger: logger)
         var sockets: [Socket] = []
         do {
             for url in config.listenClientURLs {
@@ -39,7 +47,7 @@ public struct ClientListeners: Sendable {
             for socket in sockets { _ = close(socket.descriptor) }
             throw ConfigError("could not listen on client URLs: \(error)")
         }
-        return ClientListeners(sockets: sockets)
+        return ClientListeners(sockets: sockets, tls: tls)
     }
 
     /// Closes the sockets that were never handed to a server (those past the first

@@ -1,4 +1,5 @@
 import EtcdServer
+import EtcdTLS
 import LeanGRPC
 import Logging
 import NIOCore
@@ -48,9 +49,13 @@ public struct ClientServer: Sendable {
         do {
             try await server.waitUntilReady()
             for socket in listeners.sockets {
+                let tls = socket.url.scheme == "https" ? listeners.tls : nil
                 serving.append(
-                    try await serve(socket.descriptor, grpc: socket.grpc, http: socket.http, limits: limits, connections: connections))
-                if socket.grpc {
+                    try await serve(
+                        socket.descriptor, grpc: socket.grpc, http: socket.http, tls: tls, limits: limits, connections: connections))
+                if tls != nil {
+                    logger.info("serving client traffic securely", metadata: ["address": "\(socket.url.hostPort)"])
+                } else if socket.grpc {
                     logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(socket.url.hostPort)"])
                 } else {
                     logger.info("serving HTTP client traffic", metadata: ["address": "\(socket.url.hostPort)"])
@@ -77,8 +82,9 @@ public struct ClientServer: Sendable {
     }
 
     private func serve(
-        _ descriptor: CInt, grpc: Bool, http: Bool, limits: HTTPLimits, connections: OpenConnections
+        _ descriptor: CInt, grpc: Bool, http: Bool, tls: ReloadingTLSContext?, limits: HTTPLimits, connections: OpenConnections
     ) async throws -> any Channel {
+        let logger = self.logger
         let router = self.router
         let routes = self.routes
         let server = self.server
@@ -111,7 +117,10 @@ public struct ClientServer: Sendable {
                     case (true, false): handlers = makeGRPC()
                     case (false, _): handlers = makeHTTP()
                     }
-                    try channel.pipeline.syncOperations.addHandlers(handlers)
+                    // Under TLS the same handlers see the decrypted bytes: the sniffer tells
+                    // gRPC from HTTP/1.1 whatever ALPN chose.
+                    let secure = tls?.serverHandlers(endpoint: "client", logger: logger) ?? []
+                    try channel.pipeline.syncOperations.addHandlers(secure + handlers)
                 }
             }
             .withBoundSocket(descriptor).get()

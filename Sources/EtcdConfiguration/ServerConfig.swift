@@ -37,6 +37,12 @@ public struct ServerConfig: Sendable {
     public static let defaultMaxConcurrentStreams = 100
     /// The log level (`--log-level`).
     public var logLevel = "info"
+    /// The client port's TLS (`--cert-file`, `--client-cert-auth`, ...).
+    public var clientTLS = TLSSettings()
+    /// The peer port's TLS (`--peer-cert-file`, `--peer-client-cert-auth`, ...).
+    public var peerTLS = TLSSettings()
+    /// Cipher suites, protocol versions and generated certificates' validity, for both ports.
+    public var tlsPolicy = TLSPolicy()
     /// How often watchers that asked for progress notifications get one when idle.
     public var watchProgressNotifyInterval: Duration = .seconds(600)
 
@@ -85,6 +91,7 @@ public struct ServerConfig: Sendable {
         .init(
             "experimental-watch-progress-notify-interval", default: "10m0s",
             usage: "Duration of periodic watch progress notifications."),
+    ] + tlsFlags + [
         .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
         .init("version", isBoolean: true, usage: "Print the version and exit."),
         .init("help", isBoolean: true, usage: "Show this help and exit."),
@@ -140,7 +147,7 @@ public struct ServerConfig: Sendable {
             throw ConfigError("unknown log level \"\(logLevel)\" (--log-level takes debug, info, warn, error, panic or fatal)")
         }
         if listenClientURLs.isEmpty { throw ConfigError("--listen-client-urls must name at least one URL") }
-        try Self.refuseHTTPSWithoutTLS(clientURLs: listenClientURLs + listenClientHTTPURLs, peerURLs: listenPeerURLs)
+        try parseTLS(values)
         if values.isSet("listen-client-urls") && !values.isSet("advertise-client-urls") {
             throw ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly")
         }
@@ -159,17 +166,6 @@ public struct ServerConfig: Sendable {
         if Set(ownURLs.map(\.text)) != Set(initialAdvertisePeerURLs.map(\.text)) {
             throw ConfigError(
                 "--initial-cluster has \(name)=\(ownURLs.map(\.text).sorted().joined(separator: ",")) but missing from --initial-advertise-peer-urls=\(initialAdvertisePeerURLs.map(\.text).joined(separator: ","))")
-        }
-    }
-
-    /// swetcd has no TLS yet, so an https listener would be served as plaintext: refused
-    /// with the errors etcd gives when the certificate flags are missing.
-    static func refuseHTTPSWithoutTLS(clientURLs: [ServiceURL], peerURLs: [ServiceURL]) throws {
-        if let url = clientURLs.first(where: { $0.scheme == "https" }) {
-            throw ConfigError("TLS key/cert (--cert-file, --key-file) must be provided for client url \(url.text) with HTTPS scheme")
-        }
-        if let url = peerURLs.first(where: { $0.scheme == "https" }) {
-            throw ConfigError("cannot listen on TLS for \(url.hostPort): KeyFile and CertFile are not presented")
         }
     }
 

@@ -23,14 +23,20 @@ public final class ServerProcess: @unchecked Sendable {
     /// Flags added after the common ones.
     public let extraArguments: [String]
 
+    /// `http`, or `https` for a server given TLS flags in `extraArguments`.
+    public let clientScheme: String
     /// The client URL it listens on and advertises.
-    public var clientURL: String { "http://127.0.0.1:\(clientPort)" }
+    public var clientURL: String { "\(clientScheme)://127.0.0.1:\(clientPort)" }
     /// The file its stderr (its log) goes to.
     public var logURL: URL { directory.appendingPathComponent("server.stderr") }
 
     /// A server to be started from `binary` on these ports in `directory`.
-    public init(role: String, binary: URL, directory: URL, clientPort: Int, peerPort: Int, extraArguments: [String] = []) {
+    public init(
+        role: String, binary: URL, directory: URL, clientPort: Int, peerPort: Int, extraArguments: [String] = [],
+        clientScheme: String = "http"
+    ) {
         self.role = role
+        self.clientScheme = clientScheme
         self.binary = binary
         self.directory = directory
         self.clientPort = clientPort

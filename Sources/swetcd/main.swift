@@ -52,7 +52,7 @@ for variable in values.unrecognizedEnvironment {
 logger.info("configuring client listeners", metadata: ["listen-client-urls": "\(config.listenClientURLs.map(\.text))"])
 let listeners: ClientListeners
 do {
-    listeners = try ClientListeners.open(config)
+    listeners = try ClientListeners.open(config, logger: logger)
 } catch {
     logger.critical("failed to start etcd server", metadata: ["error": "\(error)"])
     FileHandle.standardError.write(Data("swetcd: \(error)\n".utf8))

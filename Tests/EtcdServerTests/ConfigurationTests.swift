@@ -82,8 +82,8 @@ import Testing
         #expect(throws: ConfigError.self) { try ServiceURL("unix://x:1", flag: "x") }
     }
 
-    /// Until swetcd speaks TLS, an https listener would quietly serve plaintext; etcd refuses
-    /// one without certificates, with these words.
+    /// An https listener without certificates is refused with etcd's words (it would
+    /// otherwise have nothing to serve TLS with).
     @Test func httpsListenersAreRefusedWithEtcdsErrors() throws {
         #expect(throws: ConfigError(
             "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme")) {

@@ -1,0 +1,57 @@
+import EtcdConfiguration
+import Testing
+
+/// etcd's TLS flags: what they set, and the errors etcd gives for the combinations it refuses.
+@Suite struct TLSConfigurationTests {
+    func config(_ arguments: [String]) throws -> ServerConfig {
+        try ServerConfig(ServerConfig.flags.parse(arguments, environment: [:]))
+    }
+
+    @Test func clientFlagsFillTheClientSettings() throws {
+        let parsed = try config([
+            "--listen-client-urls", "https://127.0.0.1:2379", "--advertise-client-urls", "https://127.0.0.1:2379",
+            "--cert-file", "s.crt", "--key-file", "s.key", "--trusted-ca-file", "ca.crt", "--client-crl-file", "x.crl",
+        ])
+        #expect(parsed.clientTLS.certFile == "s.crt" && parsed.clientTLS.keyFile == "s.key")
+        #expect(parsed.clientTLS.crlFile == "x.crl")
+        // As in etcd, a trusted CA alone asks clients for certificates.
+        #expect(!parsed.clientTLS.clientCertAuth && parsed.clientTLS.requiresClientCertificate)
+        #expect(parsed.tlsPolicy.minimumVersion == .tls12 && parsed.tlsPolicy.maximumVersion == nil)
+    }
+
+    @Test func autoTLSServesHTTPSWithoutFiles() throws {
+        let parsed = try config([
+            "--listen-client-urls", "https://127.0.0.1:2379", "--advertise-client-urls", "https://127.0.0.1:2379", "--auto-tls",
+        ])
+        #expect(parsed.clientTLS.autoTLS && !parsed.clientTLS.hasCertificate)
+    }
+
+    @Test func etcdsErrorsForRefusedCombinations() throws {
+        #expect(throws: ConfigError("KeyFile and CertFile must both be present[key: , cert: s.crt]")) {
+            try config(["--cert-file", "s.crt"])
+        }
+        #expect(throws: ConfigError("unexpected TLS version \"TLS1.1\" (must be one of: TLS1.2, TLS1.3)")) {
+            try config(["--tls-min-version", "TLS1.1"])
+        }
+        #expect(throws: ConfigError("min version (TLS1.3) is greater than max version (TLS1.2)")) {
+            try config(["--tls-min-version", "TLS1.3", "--tls-max-version", "TLS1.2"])
+        }
+        #expect(throws: ConfigError("cipher suites cannot be configured when only TLS1.3 is enabled")) {
+            try config(["--tls-min-version", "TLS1.3", "--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"])
+        }
+        #expect(throws: ConfigError("unexpected TLS cipher suite \"TLS_FOO\"")) {
+            try config(["--cipher-suites", "TLS_FOO"])
+        }
+        #expect(throws: ConfigError("AllowedCNs and AllowedHostnames are mutually exclusive (cns=[\"a\"], hostnames=[\"h\"])")) {
+            try config(["--peer-cert-allowed-cn", "a", "--peer-cert-allowed-hostname", "h"])
+        }
+    }
+
+    /// Peer TLS is not served yet: an https peer URL must not be served as plaintext, even
+    /// with the peer certificate flags given.
+    @Test func httpsPeerURLsAreRefusedUntilPeerTLSExists() throws {
+        #expect(throws: ConfigError.self) {
+            try config(["--listen-peer-urls", "https://127.0.0.1:2380", "--peer-cert-file", "p.crt", "--peer-key-file", "p.key"])
+        }
+    }
+}
