@@ -316,6 +316,17 @@ let package = Package(
             name: "fuzz-storage-files", dependencies: ["FuzzSupport", "EtcdServer", "WAL", "Raft", "Checksum"],
             path: "Tests/Fuzz/Targets/StorageFiles", swiftSettings: swiftSettings),
         // Checks on the repository itself: docs/ARCHITECTURE.md's module map against this file.
+        .testTarget(
+            name: "EtcdTLSTests",
+            dependencies: [
+                "EtcdTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RepositoryTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "BenchTests",

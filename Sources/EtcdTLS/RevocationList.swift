@@ -25,10 +25,15 @@ struct RevocationList: Sendable, Equatable {
             der = list.derBytes
         }
         do {
-            revokedSerials = try Self.serials(inDER: der)
+            try self.init(derBytes: der)
         } catch {
             throw ConfigError("\(path): not a certificate revocation list (\(error))")
         }
+    }
+
+    /// Reads a list in DER.
+    init(derBytes: [UInt8]) throws {
+        revokedSerials = try Self.serials(inDER: derBytes)
     }
 
     /// Whether `serial` (big-endian bytes) is revoked.

@@ -14,7 +14,7 @@ struct TestPKI {
     /// The path of `<name>.key`.
     func key(_ name: String) -> String { directory.appendingPathComponent("\(name).key").path }
 
-    /// Makes `ca`, `ca2`, `server`, `client` (CN client), `client-ca2` and `client-expired`.
+    /// Makes `ca`, `ca2`, `server`, `server-ca2`, `client` (CN client), `client-ca2` and `client-expired`.
     static func make(in directory: URL) throws -> TestPKI {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pki = TestPKI(directory: directory)
@@ -23,6 +23,7 @@ struct TestPKI {
         let ca2 = try pki.authority("ca2", commonName: "another CA", now: now)
         let localhost: [GeneralName] = [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
         try pki.issue("server", commonName: "server", names: localhost, usages: [.serverAuth, .clientAuth], by: ca, now: now)
+        try pki.issue("server-ca2", commonName: "server", names: localhost, usages: [.serverAuth, .clientAuth], by: ca2, now: now)
         try pki.issue("client", commonName: "client", names: [], usages: [.clientAuth], by: ca, now: now)
         try pki.issue("client-ca2", commonName: "client", names: [], usages: [.clientAuth], by: ca2, now: now)
         try pki.issue(
