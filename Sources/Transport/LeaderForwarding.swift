@@ -1,4 +1,4 @@
-import GRPCCore
+import LeanGRPC
 
 /// Why a call forwarded to the leader got no answer from it.
 public enum ForwardingError: Error, Sendable {
@@ -16,6 +16,8 @@ public enum ForwardingError: Error, Sendable {
 extension PeerTransport {
     /// The message a member answers a forwarded call with when it does not lead (etcd's).
     static let notLeaderMessage = "etcdserver: not leader"
+    /// gRPC's UNAVAILABLE.
+    static let unavailableCode = 14
 
     /// Makes `call` on the leader's Peer service, as `leader()` names it: while there is no
     /// leader, or the one called moved on or cannot be reached, it looks again every
@@ -29,13 +31,15 @@ extension PeerTransport {
             if current == localID { throw .localIsLeader }
             if current != 0 {
                 do {
-                    return try await call(try peerClient(current))
-                } catch let error as RPCError where error.code == .unavailable || error.message == Self.notLeaderMessage {
+                    return try await call(try await peerClient(current))
+                } catch let error as LeanRPCError where error.code == Self.unavailableCode || error.message == Self.notLeaderMessage {
                     // The leader moved or is unreachable: look again.
-                } catch let error as RPCError {
-                    throw .refused(code: error.code.rawValue, message: error.message)
-                } catch {
+                } catch let error as LeanRPCError {
+                    throw .refused(code: error.code, message: error.message)
+                } catch let error as PeerError {
                     throw .failed("\(error)")
+                } catch {
+                    // Connecting failed (refused, reset): the leader is unreachable; look again.
                 }
             }
             if ContinuousClock.now > deadline { throw .timedOut }

@@ -1,7 +1,5 @@
 import EtcdProto
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
 import Logging
 import NIOCore
@@ -10,21 +8,19 @@ import Synchronization
 
 /// The outgoing side of the link to one peer. Raft messages go on one long-lived stream
 /// over LeanGRPC's client (no task or async sequence per batch: the Raft thread encodes a
-/// batch and hands it to the connection's event loop), reconnected with back-off; snapshots
-/// and forwarded requests use a grpc-swift client of their own, so heartbeats never queue
-/// behind a snapshot.
+/// batch and hands it to the connection's event loop), reconnected with back-off. Forwarded
+/// requests use a second LeanGRPC connection, and snapshots a grpc-swift client of their
+/// own, so heartbeats never queue behind either.
 final class PeerConnection: Sendable {
     let remoteID: UInt64
     private let localID: UInt64
     private let clusterID: @Sendable () -> UInt64
     private let handler: any PeerHandler
     private let logger: Logger
-    private struct Link {
-        var urls: [String]
-        var client: GRPCClient<HTTP2ClientTransport.Posix>?
-        var running: Task<Void, Never>?
-    }
-    private let link: Mutex<Link>
+    /// The peer's URLs, the first one in use.
+    private let link: Mutex<[String]>
+    /// The connection forwarded calls use: made on first use, and again once it closed.
+    private let calls = Mutex<LeanConnection?>(nil)
 
     /// The Raft stream: open (a connection and the stream's token) or being (re)connected,
     /// when messages wait in `pending` (as many as `maxPendingMessages`).
@@ -54,7 +50,7 @@ final class PeerConnection: Sendable {
         self.handler = handler
         self.logger = logger
         self.maxUnwrittenBytes = maxUnwrittenBytes
-        link = Mutex(Link(urls: urls))
+        link = Mutex(urls)
         let task = Task { [weak self] in
             guard let self else { return }
             await self.runRaftStream()
@@ -108,17 +104,13 @@ final class PeerConnection: Sendable {
     var unwrittenBytes: Int { unwritten.load(ordering: .relaxed) }
 
     /// The peer's URLs (in the order they are tried).
-    var urls: [String] { link.withLock { $0.urls } }
+    var urls: [String] { link.withLock { $0 } }
 
     /// Points the connection at new URLs (member update).
     func update(urls: [String]) {
-        let old = link.withLock { link -> GRPCClient<HTTP2ClientTransport.Posix>? in
-            link.urls = urls
-            defer { link.client = nil }
-            return link.client
-        }
-        old?.beginGracefulShutdown()
+        link.withLock { $0 = urls }
         dropRaftConnection()
+        dropCallConnection()
     }
 
     func close() {
@@ -130,44 +122,43 @@ final class PeerConnection: Sendable {
         }
         streamTask.withLock { $0?.cancel() }
         connection?.channel.close(promise: nil)
-        let client = link.withLock { link -> GRPCClient<HTTP2ClientTransport.Posix>? in
-            defer { link.client = nil }
-            return link.client
-        }
-        client?.beginGracefulShutdown()
+        dropCallConnection()
     }
 
-    /// The client for the peer's current URL, made on first use.
-    func client() throws -> GRPCClient<HTTP2ClientTransport.Posix> {
-        try link.withLock { link in
-            if let client = link.client { return client }
-            guard let url = link.urls.first, let target = Self.target(url) else { throw PeerError.unknownPeer(remoteID) }
-            let client = GRPCClient(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext))
-            link.running = Task { try? await client.runConnections() }
-            link.client = client
-            return client
+    /// The connection for calls forwarded to this peer, connected on first use.
+    func callConnection() async throws -> LeanConnection {
+        if let existing = calls.withLock({ $0 }), existing.channel.isActive { return existing }
+        guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
+            throw PeerError.unknownPeer(remoteID)
         }
+        let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+        // Two callers may have connected at once: one connection is kept.
+        let (kept, spare) = calls.withLock { current -> (LeanConnection, LeanConnection?) in
+            if let existing = current, existing.channel.isActive { return (existing, connection) }
+            current = connection
+            return (connection, nil)
+        }
+        spare?.channel.close(promise: nil)
+        return kept
+    }
+
+    private func dropCallConnection() {
+        let connection = calls.withLock { current -> LeanConnection? in
+            defer { current = nil }
+            return current
+        }
+        connection?.channel.close(promise: nil)
     }
 
     /// Rotates to the peer's next URL after a failure (members may advertise several).
     private func rotate() {
-        let old = link.withLock { link -> GRPCClient<HTTP2ClientTransport.Posix>? in
-            if link.urls.count > 1 { link.urls.append(link.urls.removeFirst()) }
-            defer { link.client = nil }
-            return link.client
+        link.withLock { urls in
+            if urls.count > 1 { urls.append(urls.removeFirst()) }
         }
-        old?.beginGracefulShutdown()
     }
 
     private var header: Swetcdpb_PeerHeader {
         PeerIdentity(clusterID: clusterID(), from: localID, to: remoteID).header
-    }
-
-    static var callOptions: CallOptions {
-        var options = CallOptions.defaults
-        // Fail at once when the peer is down, so Raft hears it is unreachable.
-        options.waitForReady = false
-        return options
     }
 
     private static let raftPath = "/" + Swetcdpb_Peer.Method.Raft.descriptor.fullyQualifiedMethod
@@ -178,7 +169,7 @@ final class PeerConnection: Sendable {
         var backoff: Duration = .milliseconds(50)
         while !Task.isCancelled {
             do {
-                guard let url = link.withLock({ $0.urls.first }), let address = Self.hostPort(url) else {
+                guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
                     throw PeerError.unknownPeer(remoteID)
                 }
                 let connection = try await LeanConnection.connect(host: address.host, port: address.port)
@@ -246,30 +237,43 @@ final class PeerConnection: Sendable {
         return batches
     }
 
-    /// Streams a snapshot: the MsgSnap message, then the database file in chunks.
+    private static let snapshotPath = "/" + Swetcdpb_Peer.Method.Snapshot.descriptor.fullyQualifiedMethod
+
+    /// Streams a snapshot: the MsgSnap message, then the database file in chunks, on a
+    /// connection of its own so that neither heartbeats nor forwarded calls wait behind it.
+    /// Each chunk is on the socket before the next is read from the file.
     func sendSnapshot(_ message: Message, databasePath: String) async {
         let header = self.header
         do {
-            let peer = Swetcdpb_Peer.Client(wrapping: try client())
-            _ = try await peer.snapshot(options: Self.callOptions) { writer in
-                guard let file = FileHandle(forReadingAtPath: databasePath) else {
-                    throw CocoaError(.fileNoSuchFile)
-                }
-                defer { try? file.close() }
-                var first = Swetcdpb_SnapshotChunk()
-                first.header = header
-                first.message = Data(message.encoded())
-                try await writer.write(first)
-                while true {
-                    let data = try file.read(upToCount: 1 << 20) ?? Data()
-                    var chunk = Swetcdpb_SnapshotChunk()
-                    chunk.header = header
-                    chunk.data = data
-                    chunk.last = data.isEmpty
-                    try await writer.write(chunk)
-                    if data.isEmpty { break }
-                }
+            guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
+                throw PeerError.unknownPeer(remoteID)
             }
+            guard let file = FileHandle(forReadingAtPath: databasePath) else { throw CocoaError(.fileNoSuchFile) }
+            defer { try? file.close() }
+            let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+            defer { connection.channel.close(promise: nil) }
+            let (token, responses) = connection.openStream(Self.snapshotPath)
+            func write(_ chunk: Swetcdpb_SnapshotChunk) async throws {
+                let written = connection.channel.eventLoop.makePromise(of: Void.self)
+                connection.send(token: token, framed: try GRPCMessageBuffer.framed(chunk), written: written)
+                try await written.futureResult.get()
+            }
+            var first = Swetcdpb_SnapshotChunk()
+            first.header = header
+            first.message = Data(message.encoded())
+            try await write(first)
+            while true {
+                let data = try file.read(upToCount: 1 << 20) ?? Data()
+                var chunk = Swetcdpb_SnapshotChunk()
+                chunk.header = header
+                chunk.data = data
+                chunk.last = data.isEmpty
+                try await write(chunk)
+                if data.isEmpty { break }
+            }
+            connection.send(token: token, framed: nil)
+            // The receiver answers once it installed (or refused) the snapshot.
+            for try await _ in responses {}
             handler.reportSnapshot(to: remoteID, succeeded: true)
         } catch {
             logger.warning("failed to send a snapshot", metadata: ["remote-peer-id": "\(hex(remoteID))", "error": "\(error)"])
@@ -291,16 +295,6 @@ final class PeerConnection: Sendable {
         var host = String(authority[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host, port)
-    }
-
-    /// `http://host:port` as a gRPC target.
-    static func target(_ url: String) -> (any ResolvableTarget)? {
-        guard let (host, port) = hostPort(url) else { return nil }
-        if host.contains(":") { return .ipv6(address: host, port: port) }
-        if host.split(separator: ".").count == 4, host.allSatisfy({ $0.isNumber || $0 == "." }) {
-            return .ipv4(address: host, port: port)
-        }
-        return .dns(host: host, port: port)
     }
 }
 

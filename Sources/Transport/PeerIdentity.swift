@@ -1,6 +1,5 @@
 import EtcdProto
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
 
 /// Who makes a peer call. Raft batches and snapshot chunks carry it in their `PeerHeader`;
@@ -41,6 +40,12 @@ struct PeerIdentity: Sendable, Equatable {
         peerURLs = head.first(Self.peerURLsKey).map { $0.split(separator: ",").map(String.init) } ?? []
     }
 
+    /// The identity as request headers, for LeanGRPC's calls.
+    var headers: [(name: String, value: String)] {
+        if !peerURLs.isEmpty { return [(Self.peerURLsKey, peerURLs.joined(separator: ","))] }
+        return [(Self.clusterKey, hex(clusterID)), (Self.fromKey, hex(from)), (Self.toKey, hex(to))]
+    }
+
     var metadata: Metadata {
         var metadata: Metadata = [:]
         if peerURLs.isEmpty {
@@ -66,28 +71,38 @@ struct PeerIdentity: Sendable, Equatable {
 }
 
 /// The Peer calls one member makes to another on behalf of its clients; each carries the
-/// caller's identity, without which the callee refuses it.
+/// caller's identity, without which the callee refuses it. They go over a LeanGRPC
+/// connection of their own per peer, beside the Raft stream's.
 public struct PeerClient: Sendable {
-    let client: Swetcdpb_Peer.Client<HTTP2ClientTransport.Posix>
+    let connection: LeanConnection
     let identity: PeerIdentity
+
+    private static func path(_ method: MethodDescriptor) -> String { "/" + method.fullyQualifiedMethod }
+    private static let leaseRenewPath = path(Swetcdpb_Peer.Method.LeaseRenew.descriptor)
+    private static let leaseTimeToLivePath = path(Swetcdpb_Peer.Method.LeaseTimeToLive.descriptor)
+    private static let memberPromotePath = path(Swetcdpb_Peer.Method.MemberPromote.descriptor)
+    private static let membersPath = path(Swetcdpb_Peer.Method.Members.descriptor)
 
     /// A keep-alive, answered by the callee if it leads.
     public func leaseRenew(_ request: Etcdserverpb_LeaseKeepAliveRequest) async throws -> Etcdserverpb_LeaseKeepAliveResponse {
-        try await client.leaseRenew(request, metadata: identity.metadata)
+        try await connection.unary(Self.leaseRenewPath, request, as: Etcdserverpb_LeaseKeepAliveResponse.self, metadata: identity.headers)
     }
 
     /// A lease's time to live, answered by the callee if it leads.
     public func leaseTimeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
-        try await client.leaseTimeToLive(request, metadata: identity.metadata)
+        try await connection.unary(
+            Self.leaseTimeToLivePath, request, as: Etcdserverpb_LeaseTimeToLiveResponse.self, metadata: identity.headers)
     }
 
     /// A learner promotion, answered by the callee if it leads.
     public func memberPromote(_ request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
-        try await client.memberPromote(request, metadata: identity.metadata)
+        try await connection.unary(Self.memberPromotePath, request, as: Etcdserverpb_MemberPromoteResponse.self, metadata: identity.headers)
     }
 
     /// The membership as the callee knows it.
     public func members() async throws -> Swetcdpb_MembersResponse {
-        try await client.members(Swetcdpb_MembersRequest.with { $0.header = identity.header }, metadata: identity.metadata)
+        try await connection.unary(
+            Self.membersPath, Swetcdpb_MembersRequest.with { $0.header = identity.header }, as: Swetcdpb_MembersResponse.self,
+            metadata: identity.headers)
     }
 }

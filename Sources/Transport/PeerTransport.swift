@@ -1,6 +1,5 @@
 import EtcdProto
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import LeanGRPC
 import Logging
 import NIOCore
@@ -119,31 +118,38 @@ public final class PeerTransport: Sendable {
     }
 
     /// Peer calls to member `id` (to forward lease calls to the leader), made as this member.
-    public func peerClient(_ id: UInt64) throws -> PeerClient {
+    public func peerClient(_ id: UInt64) async throws -> PeerClient {
         guard let connection = peers.withLock({ $0[id] }) else { throw PeerError.unknownPeer(id) }
         return PeerClient(
-            client: Swetcdpb_Peer.Client(wrapping: try connection.client()),
+            connection: try await connection.callConnection(),
             identity: PeerIdentity(clusterID: clusterID, from: localID, to: id))
     }
 
     /// Fetches the membership from any of `urls`, as the member added with `peerURLs` (used
-    /// to join a running cluster).
-    public static func fetchMembers(from urls: [String], joiningWith peerURLs: [String]) async throws -> Swetcdpb_MembersResponse {
+    /// to join a running cluster); each URL gets `timeout` to answer.
+    public static func fetchMembers(
+        from urls: [String], joiningWith peerURLs: [String], timeout: Duration = .seconds(5)
+    ) async throws -> Swetcdpb_MembersResponse {
         var lastError: (any Error)?
         for url in urls {
-            guard let target = PeerConnection.target(url) else { continue }
+            guard let address = PeerConnection.hostPort(url) else { continue }
             do {
-                let client = GRPCClient(transport: try .http2NIOPosix(target: target, transportSecurity: .plaintext))
+                let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+                defer { connection.channel.close(promise: nil) }
+                let client = PeerClient(connection: connection, identity: PeerIdentity(joiningWith: peerURLs))
                 return try await withThrowingTaskGroup(of: Swetcdpb_MembersResponse?.self) { group in
+                    group.addTask { try await client.members() }
                     group.addTask {
-                        try await client.runConnections()
+                        try await Task.sleep(for: timeout)
                         return nil
                     }
-                    defer { client.beginGracefulShutdown() }
-                    var options = PeerConnection.callOptions
-                    options.timeout = .seconds(5)
-                    return try await Swetcdpb_Peer.Client(wrapping: client).members(
-                        Swetcdpb_MembersRequest(), metadata: PeerIdentity(joiningWith: peerURLs).metadata, options: options)
+                    defer { group.cancelAll() }
+                    guard let members = try await group.next() ?? nil else {
+                        // Closing the connection ends the call still waiting.
+                        connection.channel.close(promise: nil)
+                        throw LeanRPCError(code: 4, message: "no membership from \(url) within \(timeout)")
+                    }
+                    return members
                 }
             } catch {
                 lastError = error

@@ -5,6 +5,7 @@ import Logging
 import Raft
 import HarnessSupport
 import Synchronization
+import LeanGRPC
 import Testing
 @testable import Transport
 
@@ -55,7 +56,7 @@ import Testing
         let transport = PeerTransport(localID: id, clusterID: cluster, handler: RecordingHandler(), logger: Logger(label: "test"))
         defer { transport.stop() }
         transport.addPeer(to, urls: [receiver.url])
-        return try await body(try transport.peerClient(to))
+        return try await body(try await transport.peerClient(to))
     }
 
     func refusalCode(_ body: () async throws -> Void) async -> RPCError.Code? {
@@ -64,6 +65,9 @@ import Testing
             return nil
         } catch let error as RPCError {
             return error.code
+        } catch let error as LeanRPCError {
+            // The forwarded calls travel over LeanGRPC: its error carries the code's number.
+            return Status.Code(rawValue: error.code).flatMap { RPCError.Code($0) }
         } catch {
             Issue.record("unexpected error \(error)")
             return nil

@@ -12,6 +12,8 @@ final class LeanCall {
 
     let kind: Kind
     let path: String
+    /// Headers sent after the standard ones (gRPC custom metadata), in order.
+    let metadata: [(name: String, value: String)]
     /// Outbound messages waiting for the stream to open (and, for unary, the request), each
     /// with the promise its sender waits on, if any.
     var queued: [(message: ByteBuffer, written: EventLoopPromise<Void>?)] = []
@@ -28,9 +30,10 @@ final class LeanCall {
     var unacknowledged = 0
     var finished = false
 
-    init(kind: Kind, path: String) {
+    init(kind: Kind, path: String, metadata: [(name: String, value: String)] = []) {
         self.kind = kind
         self.path = path
+        self.metadata = metadata
     }
 
     /// Ends the call with the response (unary) or the end of the stream.

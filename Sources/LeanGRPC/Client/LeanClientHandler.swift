@@ -43,8 +43,11 @@ final class LeanClientHandler: ChannelInboundHandler {
     // MARK: Calls
 
     /// Starts a unary call; `continuation` gets the response message.
-    func startUnary(path: String, request: ByteBuffer, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
-        let call = LeanCall(kind: .unary(continuation), path: path)
+    func startUnary(
+        path: String, request: ByteBuffer, metadata: [(name: String, value: String)] = [],
+        continuation: UnsafeContinuation<ByteBuffer, any Error>
+    ) {
+        let call = LeanCall(kind: .unary(continuation), path: path, metadata: metadata)
         call.queued = [(request, nil)]
         call.endAfterQueue = true
         start(call)
@@ -107,7 +110,8 @@ final class LeanClientHandler: ChannelInboundHandler {
         openStreams += 1
         call.streamID = id
         calls[id] = call
-        let headers = requestHeaders(path: call.path)
+        var headers = requestHeaders(path: call.path)
+        for (name, value) in call.metadata { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers)))), promise: nil)
         writeQueued(call)
     }

@@ -64,18 +64,19 @@ public final class LeanConnection: Sendable {
 
     /// One unary call. Inlinable so that encoding and decoding are specialised for the
     /// caller's message types.
+    /// `metadata` is sent as gRPC custom metadata (lower-case names).
     @inlinable
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ path: String, _ request: Request, as: Response.Type
+        _ path: String, _ request: Request, as: Response.Type, metadata: [(name: String, value: String)] = []
     ) async throws -> Response {
-        let body = try await unary(path, framed: try GRPCMessageBuffer.framed(request))
+        let body = try await unary(path, framed: try GRPCMessageBuffer.framed(request), metadata: metadata)
         return try GRPCMessageBuffer.decode(Response.self, from: body)
     }
 
     /// One unary call with a framed request; returns the response message's bytes.
-    public func unary(_ path: String, framed: ByteBuffer) async throws -> ByteBuffer {
+    public func unary(_ path: String, framed: ByteBuffer, metadata: [(name: String, value: String)] = []) async throws -> ByteBuffer {
         try await withUnsafeThrowingContinuation { continuation in
-            onLoop { $0.startUnary(path: path, request: framed, continuation: continuation) }
+            onLoop { $0.startUnary(path: path, request: framed, metadata: metadata, continuation: continuation) }
         }
     }
 

@@ -6,6 +6,12 @@ public struct LeanRPCError: Error, CustomStringConvertible, Sendable {
     /// What went wrong.
     public var message: String
 
+    /// A failure with gRPC status `code` and `message`.
+    public init(code: Int, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { "grpc-status \(code): \(message)" }
 
     public static func unavailable(_ message: String) -> LeanRPCError { LeanRPCError(code: 14, message: message) }
