@@ -34,17 +34,23 @@ struct SimulationTests {
         }
     }
 
+    /// Each shard computes on a thread of its own, off the cooperative pool other tests share.
     @Test("seeded runs", arguments: 0..<SimulationTests.shards)
-    func seeds(shard: Int) throws {
+    func seeds(shard: Int) async throws {
+        let failures = try await onDedicatedThread("simulation shard \(shard)") { Self.runShard(shard) }
+        for failure in failures { Issue.record(Comment(rawValue: failure)) }
+    }
+
+    /// Runs the shard's seeds and returns what failed.
+    static func runShard(_ shard: Int) -> [String] {
         if let only = Self.env("SIM_SEED") {
             // No crash handler here: the seed is known, and the runtime's backtrace is more useful.
-            guard shard == 0 else { return }
+            guard shard == 0 else { return [] }
             let trace = ProcessInfo.processInfo.environment["SIM_TRACE"] == "1"
             let (failure, sim) = Self.runSeed(only, trace: trace)
             print("seed \(only): \(sim.p)")
             print("seed \(only): \(failure ?? "ok") after \(sim.now) sub-ticks; \(sim.stats)")
-            if let f = failure { Issue.record("simulation seed \(only) failed: \(f)") }
-            return
+            return failure.map { ["simulation seed \(only) failed: \($0)"] } ?? []
         }
         CrashReporter.install()
         let count = Self.env("SIM_SEEDS") ?? 2000
@@ -73,10 +79,8 @@ struct SimulationTests {
         CrashReporter.running(slot: shard, seed: nil)
         print("simulation shard \(shard): \(ran) seeds x \(Self.steps) steps, \(leaders) leaders elected, "
             + "\(reads) reads checked, \(applied) entries applied, \(failures.count) failures\n  \(stats)")
-        for f in failures {
-            print("SIMULATION FAILURE \(f)")
-            Issue.record("SIMULATION FAILURE \(f)")
-        }
+        for f in failures { print("SIMULATION FAILURE \(f)") }
+        return failures.map { "SIMULATION FAILURE \($0)" }
     }
 
     @Test func sameSeedReplaysIdentically() {
