@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "Transport",
             dependencies: [
-                "EtcdProto", "Raft", "LeanGRPC",
+                "EtcdProto", "EtcdTLS", "Raft", "LeanGRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -83,7 +83,7 @@ let package = Package(
             name: "EtcdServer",
             dependencies: [
                 "EtcdConfiguration", "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport",
-                "Checksum", "Timing",
+                "Checksum", "EtcdTLS", "Timing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -103,6 +103,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
@@ -318,8 +319,12 @@ let package = Package(
         .testTarget(
             name: "EtcdTLSTests",
             dependencies: [
-                "EtcdTLS",
+                "EtcdTLS", "EtcdConfiguration",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -13,20 +13,10 @@ enum ClientTLS {
             }
             return nil
         }
-        if settings.autoTLS {
-            if settings.hasCertificate {
-                logger.warning("ignoring client auto TLS since certs given")
-            } else {
-                let hosts = (config.listenClientURLs + config.listenClientHTTPURLs).map(\.host)
-                let files = try SelfSignedCertificate.files(
-                    in: config.dataDirectory + "/fixtures/client", hosts: hosts,
-                    validityYears: config.tlsPolicy.selfSignedCertValidityYears)
-                if files.created { logger.info("created cert file", metadata: ["path": "\(files.certFile)"]) }
-                settings = TLSSettings()
-                settings.certFile = files.certFile
-                settings.keyFile = files.keyFile
-            }
-        }
+        settings = try SelfSignedCertificate.resolve(
+            settings, directory: config.dataDirectory + "/fixtures/client",
+            hosts: (config.listenClientURLs + config.listenClientHTTPURLs).map(\.host),
+            validityYears: config.tlsPolicy.selfSignedCertValidityYears, flag: "client auto TLS", logger: logger)
         return try ReloadingTLSContext(settings: settings, policy: config.tlsPolicy, role: .server, logger: logger)
     }
 }

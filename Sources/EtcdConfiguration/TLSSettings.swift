@@ -17,6 +17,9 @@ public struct TLSSettings: Sendable, Equatable {
     public var allowedCommonNames: [String] = []
     /// Host names a peer certificate must be valid for (`--peer-cert-allowed-hostname`).
     public var allowedHostnames: [String] = []
+    /// Whether a certificate with IP or DNS SANs must name the address it connects from (the
+    /// peer port, unless `--peer-skip-client-san-verification`).
+    public var verifiesRemoteAddress = false
 
     /// Creates empty settings: no TLS.
     public init() {}

@@ -69,6 +69,12 @@ public final class ReloadingTLSContext: Sendable {
         }
     }
 
+    /// The handshake signatures accepted: Go's defaults without the SHA-1 ones.
+    static let verifiedSignatureAlgorithms: [SignatureAlgorithm] = [
+        .rsaPssRsaeSha256, .ecdsaSecp256R1Sha256, .ed25519, .rsaPssRsaeSha384, .rsaPssRsaeSha512,
+        .rsaPkcs1Sha256, .rsaPkcs1Sha384, .rsaPkcs1Sha512, .ecdsaSecp384R1Sha384, .ecdsaSecp521R1Sha512,
+    ]
+
     private static func paths(of settings: TLSSettings) -> [String] {
         [settings.certFile, settings.keyFile, settings.trustedCAFile, settings.crlFile].filter { !$0.isEmpty }
     }
@@ -105,6 +111,9 @@ public final class ReloadingTLSContext: Sendable {
                 configuration.trustRoots = .certificates(try PEMFiles.certificates(settings.trustedCAFile))
             }
         }
+        // BoringSSL leaves P-521 out of its defaults; Go (and so etcd's `--auto-tls`
+        // certificates, and ours) uses it.
+        configuration.verifySignatureAlgorithms = Self.verifiedSignatureAlgorithms
         configuration.minimumTLSVersion = policy.minimumVersion.nio
         configuration.maximumTLSVersion = policy.maximumVersion?.nio
         if !policy.cipherSuites.isEmpty {
@@ -114,6 +123,7 @@ public final class ReloadingTLSContext: Sendable {
         if !settings.crlFile.isEmpty { check.revocations = try RevocationList(file: settings.crlFile) }
         check.allowedCommonNames = settings.allowedCommonNames
         check.allowedHostnames = settings.allowedHostnames
+        check.verifiesRemoteAddress = role == .server && settings.verifiesRemoteAddress
         do {
             return (try NIOSSLContext(configuration: configuration), check)
         } catch {

@@ -1,6 +1,7 @@
 import Crypto
 import EtcdConfiguration
 import Foundation
+import Logging
 import SwiftASN1
 import X509
 
@@ -27,6 +28,26 @@ public enum SelfSignedCertificate {
             throw ConfigError("cannot generate cert in \(directory): \(error)")
         }
         return (certFile, keyFile, true)
+    }
+
+    /// `settings` with `--auto-tls` (or `--peer-auto-tls`) carried out: unless a certificate
+    /// was given, the whole TLS setup is replaced by a generated certificate for `hosts` in
+    /// `directory`, which peers and clients use without verifying, as etcd's `SelfCert` does.
+    public static func resolve(
+        _ settings: TLSSettings, directory: String, hosts: [String], validityYears: Int, flag: String, logger: Logger
+    ) throws -> TLSSettings {
+        guard settings.autoTLS else { return settings }
+        guard !settings.hasCertificate else {
+            logger.warning("ignoring \(flag) since certs given")
+            return settings
+        }
+        let files = try files(in: directory, hosts: hosts, validityYears: validityYears)
+        if files.created { logger.info("created cert file", metadata: ["path": "\(files.certFile)"]) }
+        var generated = TLSSettings()
+        generated.certFile = files.certFile
+        generated.keyFile = files.keyFile
+        generated.autoTLS = true
+        return generated
     }
 
     /// A P-521 key and a certificate for it, signed by itself: subject `O=etcd`, each host as

@@ -14,7 +14,7 @@ extension ReloadingTLSContext {
             tls = NIOSSLServerHandler(context: context)
         } else {
             tls = NIOSSLServerHandler._makeSSLServerHandler(context: context) { leaf, channel in
-                guard let reason = check.refusal(of: leaf) else { return channel.eventLoop.makeSucceededVoidFuture() }
+                guard let reason = check.refusal(of: leaf, remoteIP: channel.remoteAddress?.ipAddress) else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeFailedFuture(CertificateRefused(reason: reason))
             }
         }
@@ -45,10 +45,11 @@ final class HandshakeFailureLogger: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        context.fireUserInboundEventTriggered(event)
+        // Passed on first: a removed handler's context forwards nothing.
         if case TLSUserEvent.handshakeCompleted = event {
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

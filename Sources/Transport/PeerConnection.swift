@@ -9,13 +9,14 @@ import Synchronization
 /// The outgoing side of the link to one peer. Raft messages go on one long-lived stream
 /// over LeanGRPC's client (no task or async sequence per batch: the Raft thread encodes a
 /// batch and hands it to the connection's event loop), reconnected with back-off. Forwarded
-/// requests use a second LeanGRPC connection, and snapshots a grpc-swift client of their
-/// own, so heartbeats never queue behind either.
+/// requests use a second connection, and each snapshot one of its own, so heartbeats never
+/// queue behind either.
 final class PeerConnection: Sendable {
     let remoteID: UInt64
     private let localID: UInt64
     private let clusterID: @Sendable () -> UInt64
     private let handler: any PeerHandler
+    private let dialer: PeerDialer
     private let logger: Logger
     /// The peer's URLs, the first one in use.
     private let link: Mutex<[String]>
@@ -42,8 +43,9 @@ final class PeerConnection: Sendable {
 
     init(
         localID: UInt64, remoteID: UInt64, urls: [String], clusterID: @escaping @Sendable () -> UInt64,
-        handler: any PeerHandler, logger: Logger, maxUnwrittenBytes: Int = 64 << 20
+        handler: any PeerHandler, dialer: PeerDialer = PeerDialer(tls: nil), logger: Logger, maxUnwrittenBytes: Int = 64 << 20
     ) {
+        self.dialer = dialer
         self.localID = localID
         self.remoteID = remoteID
         self.clusterID = clusterID
@@ -128,10 +130,8 @@ final class PeerConnection: Sendable {
     /// The connection for calls forwarded to this peer, connected on first use.
     func callConnection() async throws -> LeanConnection {
         if let existing = calls.withLock({ $0 }), existing.channel.isActive { return existing }
-        guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
-            throw PeerError.unknownPeer(remoteID)
-        }
-        let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+        guard let url = link.withLock({ $0.first }) else { throw PeerError.unknownPeer(remoteID) }
+        let connection = try await dialer.connect(url)
         // Two callers may have connected at once: one connection is kept.
         let (kept, spare) = calls.withLock { current -> (LeanConnection, LeanConnection?) in
             if let existing = current, existing.channel.isActive { return (existing, connection) }
@@ -167,12 +167,13 @@ final class PeerConnection: Sendable {
     /// end; on failure drops what is queued, reports the peer unreachable and tries again.
     private func runRaftStream() async {
         var backoff: Duration = .milliseconds(50)
+        // A failure is logged at warning once, then at debug while it repeats.
+        var lastFailure = ""
         while !Task.isCancelled {
+            var openedAt: ContinuousClock.Instant?
             do {
-                guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
-                    throw PeerError.unknownPeer(remoteID)
-                }
-                let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+                guard let url = link.withLock({ $0.first }) else { throw PeerError.unknownPeer(remoteID) }
+                let connection = try await dialer.connect(url)
                 let (token, responses) = connection.openStream(Self.raftPath)
                 let opened = stream.withLock { stream -> Bool in
                     guard !stream.closed else { return false }
@@ -187,19 +188,30 @@ final class PeerConnection: Sendable {
                     try? await connection.channel.close()
                     return
                 }
-                backoff = .milliseconds(50)
+                openedAt = .now
                 // The receiver answers only to end the stream: at shutdown or to refuse it.
                 for try await _ in responses {}
                 throw LeanRPCError.unavailable("the peer ended the Raft stream")
             } catch {
                 dropRaftConnection()
                 if Task.isCancelled { return }
+                // A stream that worked for a while starts the back-off over; one refused at
+                // once (a TLS 1.3 server refuses a certificate after the client's handshake)
+                // keeps growing it.
+                if let openedAt, ContinuousClock.now - openedAt > .seconds(1) {
+                    backoff = .milliseconds(50)
+                    lastFailure = ""
+                }
                 if let refusal = error as? LeanRPCError, refusal.code == PeerService.removedMemberCode.rawValue {
                     handler.removedFromCluster()
                     return
                 }
                 handler.reportUnreachable(remoteID)
-                logger.debug("lost the Raft stream to a peer", metadata: ["remote-peer-id": "\(hex(remoteID))", "error": "\(error)"])
+                let failure = "\(error)"
+                logger.log(
+                    level: failure == lastFailure ? .debug : .warning, "lost the Raft stream to a peer",
+                    metadata: ["remote-peer-id": "\(hex(remoteID))", "error": "\(failure)"])
+                lastFailure = failure
                 rotate()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(1))
@@ -245,12 +257,10 @@ final class PeerConnection: Sendable {
     func sendSnapshot(_ message: Message, databasePath: String) async {
         let header = self.header
         do {
-            guard let url = link.withLock({ $0.first }), let address = Self.hostPort(url) else {
-                throw PeerError.unknownPeer(remoteID)
-            }
+            guard let url = link.withLock({ $0.first }) else { throw PeerError.unknownPeer(remoteID) }
             guard let file = FileHandle(forReadingAtPath: databasePath) else { throw CocoaError(.fileNoSuchFile) }
             defer { try? file.close() }
-            let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+            let connection = try await dialer.connect(url)
             defer { connection.channel.close(promise: nil) }
             let (token, responses) = connection.openStream(Self.snapshotPath)
             func write(_ chunk: Swetcdpb_SnapshotChunk) async throws {

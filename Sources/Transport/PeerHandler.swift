@@ -50,6 +50,10 @@ public enum PeerError: Error, CustomStringConvertible {
     case snapshotRefused(index: UInt64, reason: String)
     /// A forwarded call reached a member that does not lead (any more).
     case notLeader
+    /// A peer URL without a host and port.
+    case unusableURL(String)
+    /// An `https://` peer URL while this member has no peer TLS files.
+    case noPeerTLS(String)
 
     public var description: String {
         switch self {
@@ -71,6 +75,10 @@ public enum PeerError: Error, CustomStringConvertible {
             return PeerTransport.notLeaderMessage
         case .snapshotRefused(let index, let reason):
             return "snapshot \(index) refused: \(reason)"
+        case .unusableURL(let url):
+            return "peer URL \(url) has no host:port"
+        case .noPeerTLS(let url):
+            return "peer URL \(url) needs TLS: give --peer-cert-file and --peer-key-file (or --peer-auto-tls)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import EtcdProto
+import EtcdTLS
 import GRPCCore
 import LeanGRPC
 import Logging
@@ -13,13 +14,22 @@ public final class PeerTransport: Sendable {
     public let localID: UInt64
     private let cluster = ClusterIdentity()
     private let handler: any PeerHandler
+    private let dialer: PeerDialer
+    private let listenerTLS: ReloadingTLSContext?
     private let logger: Logger
     private let peers = Mutex<[UInt64: PeerConnection]>([:])
 
-    public init(localID: UInt64, clusterID: UInt64, handler: any PeerHandler, logger: Logger) {
+    /// A transport for member `localID`, dialling peers with `dialer`; `https://` listeners
+    /// present and check with `listenerTLS`.
+    public init(
+        localID: UInt64, clusterID: UInt64, handler: any PeerHandler, dialer: PeerDialer = PeerDialer(tls: nil),
+        listenerTLS: ReloadingTLSContext? = nil, logger: Logger
+    ) {
         self.localID = localID
         cluster.set(clusterID)
         self.handler = handler
+        self.dialer = dialer
+        self.listenerTLS = listenerTLS
         self.logger = logger
     }
 
@@ -28,22 +38,28 @@ public final class PeerTransport: Sendable {
 
     /// Serves the Peer service on `host:port` until the task is cancelled, `forwarded`
     /// answering the calls other members forward to this one; `onBound` runs once the
-    /// address is bound.
+    /// address is bound. A `secure` listener speaks only TLS and refuses, at the handshake,
+    /// a certificate that fails the peer port's checks.
     public func serve(
-        host: String, port: Int, forwarded: any ForwardedCallHandler, onBound: @escaping @Sendable () -> Void
+        host: String, port: Int, secure: Bool = false, forwarded: any ForwardedCallHandler,
+        onBound: @escaping @Sendable () -> Void
     ) async throws {
+        let tls = secure ? listenerTLS : nil
+        if secure && tls == nil { throw PeerError.noPeerTLS("https://\(host):\(port)") }
         let service = PeerService(
             localID: localID, clusterID: { [cluster] in cluster.value }, handler: handler, forwarded: forwarded, logger: logger,
             isKnownPeer: { [weak self] id in self?.isKnownPeer(id) ?? false },
             isKnownPeerURLs: { [weak self] urls in self?.isKnownPeer(urls: urls) ?? false })
         let routes = try service.routes()
         let connections = OpenConnections()
+        let logger = self.logger
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     connections.add(channel)
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(tls.serverHandlers(endpoint: "peer", logger: logger)) }
                     try channel.pipeline.syncOperations.addHandlers(
                         GRPCServerConnection.handlers(
                             on: channel, routes: routes, maxMessageBytes: Self.maxMessageBytes, admit: { service.admit($0) }))
@@ -73,7 +89,7 @@ public final class PeerTransport: Sendable {
         }
         let connection = PeerConnection(
             localID: localID, remoteID: id, urls: urls, clusterID: { [cluster] in cluster.value },
-            handler: handler, logger: logger)
+            handler: handler, dialer: dialer, logger: logger)
         peers.withLock { $0[id] = connection }
     }
 
@@ -128,13 +144,13 @@ public final class PeerTransport: Sendable {
     /// Fetches the membership from any of `urls`, as the member added with `peerURLs` (used
     /// to join a running cluster); each URL gets `timeout` to answer.
     public static func fetchMembers(
-        from urls: [String], joiningWith peerURLs: [String], timeout: Duration = .seconds(5)
+        from urls: [String], joiningWith peerURLs: [String], dialer: PeerDialer = PeerDialer(tls: nil),
+        timeout: Duration = .seconds(5)
     ) async throws -> Swetcdpb_MembersResponse {
         var lastError: (any Error)?
         for url in urls {
-            guard let address = PeerConnection.hostPort(url) else { continue }
             do {
-                let connection = try await LeanConnection.connect(host: address.host, port: address.port)
+                let connection = try await dialer.connect(url)
                 defer { connection.channel.close(promise: nil) }
                 let client = PeerClient(connection: connection, identity: PeerIdentity(joiningWith: peerURLs))
                 return try await withThrowingTaskGroup(of: Swetcdpb_MembersResponse?.self) { group in

@@ -47,11 +47,14 @@ import Testing
         }
     }
 
-    /// Peer TLS is not served yet: an https peer URL must not be served as plaintext, even
-    /// with the peer certificate flags given.
-    @Test func httpsPeerURLsAreRefusedUntilPeerTLSExists() throws {
-        #expect(throws: ConfigError.self) {
-            try config(["--listen-peer-urls", "https://127.0.0.1:2380", "--peer-cert-file", "p.crt", "--peer-key-file", "p.key"])
+    /// An https peer URL needs a peer certificate (given or generated), with etcd's message.
+    @Test func httpsPeerURLsNeedAPeerCertificate() throws {
+        #expect(throws: ConfigError("cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented")) {
+            try config(["--listen-peer-urls", "https://127.0.0.1:2380"])
         }
+        let parsed = try config(["--listen-peer-urls", "https://127.0.0.1:2380", "--peer-cert-file", "p.crt", "--peer-key-file", "p.key"])
+        #expect(parsed.peerTLS.hasCertificate && parsed.peerTLS.verifiesRemoteAddress)
+        #expect(try config(["--listen-peer-urls", "https://127.0.0.1:2380", "--peer-auto-tls"]).peerTLS.autoTLS)
+        #expect(!(try config(["--peer-skip-client-san-verification"]).peerTLS.verifiesRemoteAddress))
     }
 }

@@ -40,6 +40,22 @@ import X509
         #expect(check.refusal(of: try Self.certificate(commonName: "c", serial: [0x12, 0x34, 0x57])) == nil)
     }
 
+    /// etcd's `checkSAN` on the peer port: a certificate naming addresses must name the one
+    /// the connection comes from (an IP SAN, or a DNS SAN that resolves to it); one naming
+    /// none passes.
+    @Test func peerCertificatesMustNameTheAddressTheyComeFrom() throws {
+        var check = PeerCertificateCheck()
+        check.verifiesRemoteAddress = true
+        #expect(!check.isEmpty)
+        let elsewhere = try Self.certificate(commonName: "p", names: [.ipAddress(ASN1OctetString(contentBytes: [10, 9, 9, 9]))])
+        #expect(check.refusal(of: elsewhere, remoteIP: "127.0.0.1") == "x509: certificate is valid for 10.9.9.9, not 127.0.0.1")
+        #expect(check.refusal(of: elsewhere, remoteIP: "10.9.9.9") == nil)
+        let byName = try Self.certificate(commonName: "p", names: [.dnsName("localhost")])
+        #expect(check.refusal(of: byName, remoteIP: "127.0.0.1") == nil)
+        #expect(check.refusal(of: byName, remoteIP: "10.1.2.3") == "tls: \"10.1.2.3\" does not match any of DNSNames [\"localhost\"]")
+        #expect(check.refusal(of: try Self.certificate(commonName: "p"), remoteIP: "10.1.2.3") == nil)
+    }
+
     /// A self-signed certificate with this subject CN, SANs and serial.
     static func certificate(commonName: String, names: [GeneralName] = [], serial: [UInt8] = [0x01]) throws -> NIOSSLCertificate {
         let key = P256.Signing.PrivateKey()

@@ -12,9 +12,28 @@ final class EtcdTestClient: Sendable {
     let cluster: Etcdserverpb_Cluster.Client<HTTP2ClientTransport.Posix>
     private let running: Task<Void, any Error>
 
-    init(port: Int) throws {
+    /// Client certificate files for a TLS client port: the CA the server's certificate
+    /// chains to, and the certificate and key presented.
+    struct TLSFiles: Sendable {
+        var trustedCA: String
+        var certificate: String
+        var key: String
+    }
+
+    init(port: Int, tls: TLSFiles? = nil) throws {
+        let security: HTTP2ClientTransport.Posix.TransportSecurity
+        if let tls {
+            security = .mTLS(
+                certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem)
+            ) {
+                $0.trustRoots = .certificates([.file(path: tls.trustedCA, format: .pem)])
+                $0.serverCertificateVerification = .noHostnameVerification
+            }
+        } else {
+            security = .plaintext
+        }
         client = GRPCClient(
-            transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
+            transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: security))
         kv = Etcdserverpb_KV.Client(wrapping: client)
         maintenance = Etcdserverpb_Maintenance.Client(wrapping: client)
         cluster = Etcdserverpb_Cluster.Client(wrapping: client)

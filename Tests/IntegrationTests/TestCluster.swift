@@ -13,8 +13,10 @@ final class TestCluster: @unchecked Sendable {
         var name: String
         var clientPort: Int
         var peerPort: Int
-        var clientURL: String { "http://127.0.0.1:\(clientPort)" }
-        var peerURL: String { "http://127.0.0.1:\(peerPort)" }
+        /// `https` when the cluster runs with TLS on both ports.
+        var scheme = "http"
+        var clientURL: String { "\(scheme)://127.0.0.1:\(clientPort)" }
+        var peerURL: String { "\(scheme)://127.0.0.1:\(peerPort)" }
         var endpoint: String { "127.0.0.1:\(clientPort)" }
     }
 
@@ -25,37 +27,54 @@ final class TestCluster: @unchecked Sendable {
     /// env(1) assignments a member runs under, by member name (set before it starts). Such a
     /// member gets its flags as etcd's `ETCD_*` variables too (see WallClockStepTests).
     var environmentWrappers: [String: [String]] = [:]
+    /// Flag values a member gets instead of the cluster's (`--peer-cert-file` of an intruder).
+    var overrides: [String: [String: String]] = [:]
+    /// With TLS on both ports: how test clients connect (and member URLs are https).
+    let clientTLS: EtcdTestClient.TLSFiles?
     private(set) var members: [MemberSpec] = []
     private var processes: [String: Child] = [:]
     /// The --initial-cluster the founding members were started with.
     private(set) var initialCluster = ""
 
-    init(size: Int, binary: URL? = nil, token: String = "swetcd-test", extraArguments: [String] = []) throws {
+    init(
+        size: Int, binary: URL? = nil, token: String = "swetcd-test", extraArguments: [String] = [],
+        clientTLS: EtcdTestClient.TLSFiles? = nil
+    ) throws {
         self.binary = try binary ?? Binaries.swetcd()
+        self.clientTLS = clientTLS
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("swetcd-cluster-\(UUID().uuidString)")
         self.token = token
         self.extraArguments = extraArguments
         let ports = try Ports.free(2 * size)
         for i in 0..<size {
-            members.append(MemberSpec(name: "m\(i + 1)", clientPort: ports[2 * i], peerPort: ports[2 * i + 1]))
+            members.append(MemberSpec(name: "m\(i + 1)", clientPort: ports[2 * i], peerPort: ports[2 * i + 1], scheme: clientTLS == nil ? "http" : "https"))
         }
         initialCluster = members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
     var endpoints: [String] { members.map(\.endpoint) }
+    var scheme: String { clientTLS == nil ? "http" : "https" }
 
     func dataDirectory(_ name: String) -> URL { directory.appendingPathComponent(name) }
     func logURL(_ name: String) -> URL { directory.appendingPathComponent("\(name).log") }
     func log(_ name: String) -> String { (try? String(contentsOf: logURL(name), encoding: .utf8)) ?? "" }
 
     func arguments(for member: MemberSpec, cluster: String, state: String) -> [String] {
-        [
+        var arguments = [
             "--name", member.name, "--data-dir", dataDirectory(member.name).path,
             "--listen-client-urls", member.clientURL, "--advertise-client-urls", member.clientURL,
             "--listen-peer-urls", member.peerURL, "--initial-advertise-peer-urls", member.peerURL,
             "--initial-cluster", cluster, "--initial-cluster-token", token, "--initial-cluster-state", state,
         ] + extraArguments
+        for (flag, value) in overrides[member.name] ?? [:] {
+            if let index = arguments.firstIndex(of: flag), index + 1 < arguments.count {
+                arguments[index + 1] = value
+            } else {
+                arguments += [flag, value]
+            }
+        }
+        return arguments
     }
 
     /// Starts every founding member and waits until all serve clients.
@@ -126,7 +145,7 @@ final class TestCluster: @unchecked Sendable {
 
     /// Adds a member to the bookkeeping (after MemberAdd) and starts it joining the cluster.
     func join(name: String, clientPort: Int, peerPort: Int, cluster: String) throws {
-        let member = MemberSpec(name: name, clientPort: clientPort, peerPort: peerPort)
+        let member = MemberSpec(name: name, clientPort: clientPort, peerPort: peerPort, scheme: scheme)
         members.removeAll { $0.name == name }
         members.append(member)
         try launch(member, cluster: cluster, state: "existing")
@@ -156,7 +175,7 @@ final class TestCluster: @unchecked Sendable {
     /// A gRPC client for member `name`.
     func client(_ name: String) throws -> EtcdTestClient {
         guard let member = members.first(where: { $0.name == name }) else { throw HarnessError("no member \(name)") }
-        return try EtcdTestClient(port: member.clientPort)
+        return try EtcdTestClient(port: member.clientPort, tls: clientTLS)
     }
 
     /// The member every running member agrees leads, waiting up to `timeout`.

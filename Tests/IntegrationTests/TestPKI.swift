@@ -14,7 +14,8 @@ struct TestPKI {
     /// The path of `<name>.key`.
     func key(_ name: String) -> String { directory.appendingPathComponent("\(name).key").path }
 
-    /// Makes `ca`, `ca2`, `server`, `server-ca2`, `client` (CN client), `client-ca2` and `client-expired`.
+    /// Makes `ca`, `ca2`, `server`, `server-ca2`, `client` (CN client), `client-ca2`, `client-expired`,
+    /// and for peers `peer` (CN peer), `peer-intruder` (CN intruder) and `peer-ca2`.
     static func make(in directory: URL) throws -> TestPKI {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let pki = TestPKI(directory: directory)
@@ -26,6 +27,10 @@ struct TestPKI {
         try pki.issue("server-ca2", commonName: "server", names: localhost, usages: [.serverAuth, .clientAuth], by: ca2, now: now)
         try pki.issue("client", commonName: "client", names: [], usages: [.clientAuth], by: ca, now: now)
         try pki.issue("client-ca2", commonName: "client", names: [], usages: [.clientAuth], by: ca2, now: now)
+        // Peers: one certificate all members share, one with a CN peers do not allow, one from the other CA.
+        for (file, commonName, issuer) in [("peer", "peer", ca), ("peer-intruder", "intruder", ca), ("peer-ca2", "peer", ca2)] {
+            try pki.issue(file, commonName: commonName, names: localhost, usages: [.serverAuth, .clientAuth], by: issuer, now: now)
+        }
         try pki.issue(
             "client-expired", commonName: "client", names: [], usages: [.clientAuth], by: ca,
             now: now.addingTimeInterval(-10 * 86_400), days: 1)

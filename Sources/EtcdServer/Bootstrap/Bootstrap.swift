@@ -24,6 +24,7 @@ extension EtcdServer {
                 "data dir \(config.dataDirectory) has a backend (\(config.backendPath)) but no WAL in \(config.walDirectory): refusing to start on a half-initialised member; move the data dir away to start fresh")
         }
         try BackendFile.checkIsSwetcd(config.backendPath)
+        let peerTLS = try PeerTLSSetup.load(config: config, logger: logger)
 
         let origin: Origin
         if hasWAL {
@@ -31,9 +32,9 @@ extension EtcdServer {
         } else if config.initialClusterStateNew {
             origin = try newClusterOrigin(config: config, logger: logger)
         } else {
-            origin = try await joinOrigin(config: config, logger: logger)
+            origin = try await joinOrigin(config: config, dialer: peerTLS.dialer, logger: logger)
         }
-        return try assemble(config: config, origin: origin, logger: logger)
+        return try assemble(config: config, origin: origin, peerTLS: peerTLS, logger: logger)
     }
 
     /// Where a member's identity and Raft log come from.
@@ -98,7 +99,7 @@ extension EtcdServer {
 
     /// A new member of a running cluster: it learns the membership from the others (it must
     /// have been added with MemberAdd first) and receives the log from the leader.
-    private static func joinOrigin(config: ServerConfig, logger: Logger) async throws -> Origin {
+    private static func joinOrigin(config: ServerConfig, dialer: PeerDialer, logger: Logger) async throws -> Origin {
         let ownURLs = Set(config.initialAdvertisePeerURLs.map(\.text))
         let otherURLs = config.initialCluster.filter { $0.name != config.name }.flatMap(\.peerURLs).map(\.text)
         guard !otherURLs.isEmpty else {
@@ -107,7 +108,7 @@ extension EtcdServer {
         let fetched: Swetcdpb_MembersResponse
         do {
             fetched = try await PeerTransport.fetchMembers(
-                from: otherURLs, joiningWith: config.initialAdvertisePeerURLs.map(\.text))
+                from: otherURLs, joiningWith: config.initialAdvertisePeerURLs.map(\.text), dialer: dialer)
         } catch {
             throw ConfigError("could not get the cluster's members from \(otherURLs): \(error)")
         }
@@ -138,7 +139,9 @@ extension EtcdServer {
     /// Opens the state machine and builds the member in one pass, each part from the parts
     /// it needs (the inbox and the peer inbound side before the transport, the transport
     /// before the Raft loop, the loop before the server), then starts it.
-    private static func assemble(config: ServerConfig, origin: Origin, logger: Logger) throws -> EtcdServer {
+    private static func assemble(
+        config: ServerConfig, origin: Origin, peerTLS: PeerTLSSetup, logger: Logger
+    ) throws -> EtcdServer {
         let started = ContinuousClock.now
         let backend = try Backend(path: config.backendPath)
         let lessor = try Lessor(loadingFrom: backend.batch, minTTL: config.minimumLeaseTTL)
@@ -182,7 +185,9 @@ extension EtcdServer {
         let inbound = PeerInbound(
             inbox: inbox, membership: membership, memberID: origin.memberID, snapshotDirectory: config.snapshotDirectory,
             stopRequests: stopRequests, logger: logger)
-        let transport = PeerTransport(localID: origin.memberID, clusterID: origin.clusterID, handler: inbound, logger: logger)
+        let transport = PeerTransport(
+            localID: origin.memberID, clusterID: origin.clusterID, handler: inbound, dialer: peerTLS.dialer,
+            listenerTLS: peerTLS.listener, logger: logger)
         let raft = RaftNode(
             id: origin.memberID, node: node, storage: origin.storage, wal: origin.wal,
             snapshotter: Snapshotter(directory: config.snapshotDirectory), applier: applier, transport: transport, inbox: inbox,

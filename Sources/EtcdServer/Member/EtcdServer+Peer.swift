@@ -32,7 +32,7 @@ extension EtcdServer: ForwardedCallHandler {
             keep(Task { [weak self] in
                 guard let self else { return }
                 do {
-                    try await transport.serve(host: url.host, port: url.port, forwarded: self) {
+                    try await transport.serve(host: url.host, port: url.port, secure: url.scheme == "https", forwarded: self) {
                         logger.info("serving peer traffic", metadata: ["address": "\(url.hostPort)"])
                     }
                 } catch {

@@ -21,6 +21,7 @@ final class LeanClientHandler: ChannelInboundHandler {
     static let connectionWindow = 1 << 30
 
     private let authority: String
+    private let scheme: String
     private var context: ChannelHandlerContext?
     private var calls: [HTTP2StreamID: LeanCall] = [:]
     /// Long-lived streams by the token their owner knows them by.
@@ -33,11 +34,14 @@ final class LeanClientHandler: ChannelInboundHandler {
     private var connectionUnacknowledged = 0
     private var failure: LeanRPCError?
     private var headersByPath: [String: HPACKHeaders] = [:]
+    /// Whether the server said anything yet (its SETTINGS come first).
+    private var heardFromServer = false
     /// Streams that received messages in the current read; flushed at its end.
     private var unflushed: [LeanCall] = []
 
-    init(authority: String) {
+    init(authority: String, scheme: String = "http") {
         self.authority = authority
+        self.scheme = scheme
     }
 
     // MARK: Calls
@@ -135,7 +139,7 @@ final class LeanClientHandler: ChannelInboundHandler {
     private func requestHeaders(path: String) -> HPACKHeaders {
         if let cached = headersByPath[path] { return cached }
         let headers: HPACKHeaders = [
-            ":method": "POST", ":scheme": "http", ":path": path, ":authority": authority,
+            ":method": "POST", ":scheme": scheme, ":path": path, ":authority": authority,
             "content-type": "application/grpc", "te": "trailers",
         ]
         headersByPath[path] = headers
@@ -173,6 +177,7 @@ final class LeanClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        heardFromServer = true
         switch frame.payload {
         case .headers(let headers):
             guard let call = calls[frame.streamID] else { return }
@@ -221,8 +226,16 @@ final class LeanClientHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    static let closedAfterTLSHandshake =
+        "connection closed by the server before it spoke HTTP/2: it may have refused this side's TLS certificate"
+
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(LeanRPCError.unavailable("connection closed"))
+        // A TLS server that refuses a client certificate after a TLS 1.3 handshake closes
+        // the connection before sending anything.
+        let refusedAfterHandshake = scheme == "https" && !heardFromServer
+        failAll(LeanRPCError.unavailable(
+            refusedAfterHandshake
+                ? Self.closedAfterTLSHandshake : "connection closed"))
         context.fireChannelInactive()
     }
 

@@ -4,7 +4,8 @@ import NIOPosix
 import SwiftProtobuf
 import Synchronization
 
-/// A plaintext HTTP/2 connection speaking gRPC through ``LeanClientHandler``.
+/// An HTTP/2 connection (plaintext, or behind a TLS handler the caller makes) speaking gRPC
+/// through ``LeanClientHandler``.
 public final class LeanConnection: Sendable {
     public let channel: any Channel
     private let handler: NIOLoopBound<LeanClientHandler>
@@ -15,11 +16,15 @@ public final class LeanConnection: Sendable {
         self.handler = handler
     }
 
-    /// Connects to `host:port` on one of the singleton event loops.
-    public static func connect(host: String, port: Int) async throws -> LeanConnection {
-        let group = MultiThreadedEventLoopGroup.singleton
+    /// Connects to `host:port` on one of the singleton event loops; with `tlsHandler`, the
+    /// handler it makes (a TLS client handler) is put in front of HTTP/2 and calls go as https.
+    public static func connect(
+        host: String, port: Int, tlsHandler: (@Sendable () throws -> any ChannelHandler)? = nil
+    ) async throws -> LeanConnection {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = tlsHandler.map { _ in eventLoop.makePromise(of: Void.self) }
         let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        let channel = try await ClientBootstrap(group: group)
+        let connecting = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -37,16 +42,41 @@ public final class LeanConnection: Sendable {
                     stream.streamResetFrameRateLimit.maximumCount = Int.max / 2
                     stream.streamErrorRateLimit.maximumCount = Int.max / 2
                     let sync = channel.pipeline.syncOperations
+                    if let tlsHandler, let handshake {
+                        try sync.addHandler(try tlsHandler())
+                        try sync.addHandler(TLSHandshakeWaiter(done: handshake))
+                    }
                     try sync.addHandler(
                         NIOHTTP2Handler(mode: .client, connectionConfiguration: connection, streamConfiguration: stream))
-                    try sync.addHandler(LeanClientHandler(authority: authority))
+                    try sync.addHandler(LeanClientHandler(authority: authority, scheme: tlsHandler == nil ? "http" : "https"))
                 }
             }
             .connect(host: host, port: port)
-            .get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LeanClientHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        let channel: any Channel
+        do {
+            channel = try await connecting.get()
+        } catch {
+            handshake?.fail(error)
+            throw error
+        }
+        if let handshake {
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                channel.close(promise: nil)
+                throw error
+            }
+        }
+        let handler: NIOLoopBound<LeanClientHandler>
+        do {
+            handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: LeanClientHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            // The connection closed already and took its handlers with it.
+            throw LeanRPCError.unavailable(
+                tlsHandler == nil ? "connection closed" : LeanClientHandler.closedAfterTLSHandshake)
+        }
         return LeanConnection(channel: channel, handler: handler)
     }
 
