@@ -19,10 +19,12 @@
 #   --skip-build        use the binaries already in the scratch path
 #   --etcd PATH         the real etcd (default /usr/bin/etcd, or $ETCD)
 #   --only A,B          run only these workloads: put-1, put-64, put-256, put-1000-3m-leader,
-#                       put-1000-3m-all, range-l-1000, range-s-1000, watch-10k
+#                       put-1000-3m-all, range-l-1000, range-s-1000, connect-16, watch-10k
 #   --scale F           multiply every workload's request count (e.g. 0.2 for a smoke run)
 #   --keys N            keys for restart/memory (default 1000000)
 #   --work-dir DIR      where data dirs, logs and JSON reports go (default: a new temp dir)
+#   --tls               both servers with TLS on the client and peer ports, client
+#                       certificates required (certificates from bench/tls-pki.sh)
 #
 # Needs bash, python3 and etcdctl (to write the key the range workloads read).
 set -euo pipefail
@@ -37,6 +39,7 @@ ONLY=""
 SCALE=1
 KEYS=1000000
 WORK=""
+TLS=0
 
 case "${1:-}" in run | restart | memory) MODE=$1; shift ;; esac
 while [[ $# -gt 0 ]]; do
@@ -49,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --scale) SCALE=$2; shift 2 ;;
         --keys) KEYS=$2; shift 2 ;;
         --work-dir) WORK=$2; shift 2 ;;
+        --tls) TLS=1; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -59,6 +63,17 @@ cd "$ROOT"
 [[ "$SCRATCH" = /* ]] || SCRATCH="$ROOT/$SCRATCH"
 WORK=${WORK:-$(mktemp -d /tmp/swetcd-compare.XXXXXX)}
 mkdir -p "$WORK/json" "$WORK/logs"
+SCHEME=http
+SERVER_TLS=""   # the servers' TLS flags
+CLIENT_TLS=""   # swetcd-bench's and etcdctl's
+if [[ $TLS = 1 ]]; then
+    "$ROOT/bench/tls-pki.sh" "$WORK/pki"
+    pki=$WORK/pki SCHEME=https
+    SERVER_TLS="--cert-file $pki/server.crt --key-file $pki/server.key --client-cert-auth --trusted-ca-file $pki/ca.crt"
+    SERVER_TLS+=" --peer-cert-file $pki/server.crt --peer-key-file $pki/server.key --peer-client-cert-auth"
+    SERVER_TLS+=" --peer-trusted-ca-file $pki/ca.crt"
+    CLIENT_TLS="--cacert $pki/ca.crt --cert $pki/client.crt --key $pki/client.key"
+fi
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -108,7 +123,7 @@ start_cluster() {
     binary=$(binary_of "$server")
     read -r -a ports <<<"$(free_ports $((2 * members)))"
     for ((i = 0; i < members; i++)); do
-        cluster+="${cluster:+,}m$i=http://127.0.0.1:${ports[2 * i + 1]}"
+        cluster+="${cluster:+,}m$i=$SCHEME://127.0.0.1:${ports[2 * i + 1]}"
     done
     PIDS=() DATA_DIRS=() START_ARGS=() ENDPOINTS=""
     for ((i = 0; i < members; i++)); do
@@ -116,12 +131,12 @@ start_cluster() {
         rm -rf "$dir"
         mkdir -p "$(dirname "$dir")"
         local args="$binary --name m$i --data-dir $dir"
-        args+=" --listen-client-urls http://127.0.0.1:$client --advertise-client-urls http://127.0.0.1:$client"
-        args+=" --listen-peer-urls http://127.0.0.1:$peer --initial-advertise-peer-urls http://127.0.0.1:$peer"
-        args+=" --initial-cluster $cluster --initial-cluster-token compare-$tag --initial-cluster-state new"
+        args+=" --listen-client-urls $SCHEME://127.0.0.1:$client --advertise-client-urls $SCHEME://127.0.0.1:$client"
+        args+=" --listen-peer-urls $SCHEME://127.0.0.1:$peer --initial-advertise-peer-urls $SCHEME://127.0.0.1:$peer"
+        args+=" --initial-cluster $cluster --initial-cluster-token compare-$tag --initial-cluster-state new $SERVER_TLS"
         START_ARGS+=("$args")
         DATA_DIRS+=("$dir")
-        ENDPOINTS+="${ENDPOINTS:+,}127.0.0.1:$client"
+        ENDPOINTS+="${ENDPOINTS:+,}$SCHEME://127.0.0.1:$client"
     done
     for ((i = 0; i < members; i++)); do start_member "$i" "$tag-$server"; done
     wait_ready || { log "  $server ($members members) did not answer; logs in $WORK/logs"; return 1; }
@@ -138,7 +153,8 @@ start_member() {
 wait_ready() {
     local endpoint
     for endpoint in ${ENDPOINTS//,/ }; do
-        "$BENCH" wait-get --endpoints "$endpoint" --timeout 120 --json >/dev/null || return 1
+        # shellcheck disable=SC2086
+        "$BENCH" wait-get --endpoints "$endpoint" $CLIENT_TLS --timeout 120 --json >/dev/null || return 1
     done
 }
 
@@ -162,7 +178,8 @@ scaled() { python3 -c "import sys; print(max(1, int(float(sys.argv[1]) * float(s
 bench() {
     local out=$1
     shift
-    if ! timeout 600 "$BENCH" "$@" --json >"$out" 2>>"$WORK/logs/bench-stderr.log"; then
+    # shellcheck disable=SC2086
+    if ! timeout 600 "$BENCH" "$@" $CLIENT_TLS --json >"$out" 2>>"$WORK/logs/bench-stderr.log"; then
         log "  FAILED: swetcd-bench $* (see $WORK/logs/bench-stderr.log)"
         rm -f "$out"
         return 0
@@ -178,6 +195,7 @@ describe_machine() {
     echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"\
         "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
     echo "etcd:    $("$ETCD" --version | head -1)"
+    [[ $TLS = 0 ]] || echo "tls:     client and peer ports, client certificates required (ECDSA P-256)"
     echo "swetcd:  $SWETCD ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+changes'))"
     python3 - "$WORK" <<'EOF'
 import os, statistics, sys, time
@@ -206,6 +224,7 @@ put-1000-3m-leader|3|put, 1000 clients, 3 members, to leader|put --endpoints @EP
 put-1000-3m-all|3|put, 1000 clients, 3 members, to all|put --endpoints @EP@ --clients 1000 --conns 100 --total $(scaled 60000) --key-size 8 --val-size 256 --key-space-size 100000
 range-l-1000|1|range linearizable, 1000 clients|range benchkey --endpoints @EP@ --consistency l --clients 1000 --conns 100 --total $(scaled 150000)
 range-s-1000|1|range serializable, 1000 clients|range benchkey --endpoints @EP@ --consistency s --clients 1000 --conns 100 --total $(scaled 150000)
+connect-16|1|new connection and a get, 16 clients|connect --endpoints @EP@ --clients 16 --total $(scaled 5000)
 watch-10k|1|watch, 10,000 watchers, delivery|watch --endpoints @EP@ --streams 10 --watch-per-stream 1000 --watched-key-total 1 --put-total $(scaled 50) --put-rate 10 --clients 1 --key-size 8 --val-size 256
 EOF
 )
@@ -226,7 +245,8 @@ run_table() {
                 fi
                 if [[ $id == range-* ]]; then
                     # The key every range reads: 8 bytes, a 256-byte value, as the puts write.
-                    ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ENDPOINTS" put benchkey "$(printf 'v%.0s' {1..256})" >/dev/null
+                    # shellcheck disable=SC2086
+                    ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ENDPOINTS" $CLIENT_TLS put benchkey "$(printf 'v%.0s' {1..256})" >/dev/null
                 fi
                 # shellcheck disable=SC2086
                 bench "$WORK/json/$id.$server.$round.json" ${args//@EP@/$ENDPOINTS}
@@ -248,6 +268,7 @@ rows = [
     ("put-1000-3m-all", "put, 1000 clients, 3 members, all", [("rps", (">=", 1.5)), ("p99", ("<=", 1.0))]),
     ("range-l-1000", "range linearizable, 1000 clients", [("rps", (">=", 1.5)), ("p99", None)]),
     ("range-s-1000", "range serializable, 1000 clients", [("rps", (">=", 1.5)), ("p99", None)]),
+    ("connect-16", "new connection + get, 16 clients", [("rps", (">=", 1.0)), ("p50", None)]),
     ("watch-10k", "watch, 10,000 watchers", [("p99", ("<=", 1.0)), ("p50", None)]),
 ]
 names = {"rps": "requests/s", "p50": "p50 ms", "p99": "p99 ms"}
@@ -328,7 +349,7 @@ run_restart() {
         for server in $(order "$round"); do
             log "round $round/$ROUNDS  restart  $server"
             START_ARGS=("${args[$server]}")
-            ENDPOINTS=$(sed -E 's/.*--listen-client-urls http:\/\/([^ ]+).*/\1/' <<<"${START_ARGS[0]}")
+            ENDPOINTS=$(sed -E 's/.*--listen-client-urls (https?:\/\/[^ ]+).*/\1/' <<<"${START_ARGS[0]}")
             since=$(date +%s%N)
             start_member 0 "restart-$server"
             bench "$WORK/json/restart.$server.$round.json" wait-get --endpoints "$ENDPOINTS" --since-unix-ns "$since" \

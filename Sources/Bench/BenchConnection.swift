@@ -19,12 +19,17 @@ public final class BenchConnection: Sendable {
         case grpcSwift(GRPCClient<HTTP2ClientTransport.Posix>, Task<Void, Never>)
     }
 
-    /// Connects to `endpoint` (plaintext) through `transport`.
-    public init(endpoint: Endpoint, transport: TransportKind) async throws {
+    /// Connects to `endpoint` through `transport`, over TLS when `tls` is given.
+    public init(endpoint: Endpoint, transport: TransportKind, tls: BenchTLS? = nil) async throws {
         self.endpoint = endpoint
         switch transport {
         case .lean:
-            backend = .lean(try await LeanConnection.connect(host: endpoint.host, port: endpoint.port))
+            var tlsHandler: (@Sendable () throws -> any ChannelHandler)?
+            if let tls {
+                let host = endpoint.host
+                tlsHandler = { try tls.handler(host: host) }
+            }
+            backend = .lean(try await LeanConnection.connect(host: endpoint.host, port: endpoint.port, tlsHandler: tlsHandler))
         case .grpcSwift:
             var config = HTTP2ClientTransport.Posix.Config.defaults
             config.connection.maxIdleTime = nil
@@ -40,7 +45,8 @@ public final class BenchConnection: Sendable {
                 : endpoint.host.contains(":")
                     ? .ipv6(address: endpoint.host, port: endpoint.port) : .dns(host: endpoint.host, port: endpoint.port)
             let client = GRPCClient(
-                transport: try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config))
+                transport: try HTTP2ClientTransport.Posix(
+                    target: target, transportSecurity: tls?.grpcSecurity ?? .plaintext, config: config))
             backend = .grpcSwift(client, Task { try? await client.runConnections() })
         }
     }

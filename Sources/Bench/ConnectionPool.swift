@@ -7,11 +7,11 @@ public struct ConnectionPool: Sendable {
     public let connections: [BenchConnection]
 
     /// Opens `count` connections; connection `i` goes to `endpoints[i % endpoints.count]`.
-    public init(endpoints: [Endpoint], count: Int, transport: TransportKind) async throws {
+    public init(endpoints: [Endpoint], count: Int, transport: TransportKind, tls: BenchTLS? = nil) async throws {
         precondition(!endpoints.isEmpty && count > 0)
         var connections: [BenchConnection] = []
         for index in 0..<count {
-            connections.append(try await BenchConnection(endpoint: endpoints[index % endpoints.count], transport: transport))
+            connections.append(try await BenchConnection(endpoint: endpoints[index % endpoints.count], transport: transport, tls: tls))
         }
         self.connections = connections
     }
@@ -43,9 +43,11 @@ public struct ConnectionPool: Sendable {
 
     /// Finds the leader's client endpoints: asks each endpoint's status for the leader id,
     /// then the member list for that member's client URLs.
-    public static func leaderEndpoints(among endpoints: [Endpoint], transport: TransportKind) async throws -> [Endpoint] {
+    public static func leaderEndpoints(
+        among endpoints: [Endpoint], transport: TransportKind, tls: BenchTLS? = nil
+    ) async throws -> [Endpoint] {
         for endpoint in endpoints {
-            guard let connection = try? await BenchConnection(endpoint: endpoint, transport: transport) else { continue }
+            guard let connection = try? await BenchConnection(endpoint: endpoint, transport: transport, tls: tls) else { continue }
             let found = try? await leaderClientEndpoints(asking: connection)
             await connection.close()
             if let found, !found.isEmpty { return found }

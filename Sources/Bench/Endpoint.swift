@@ -1,23 +1,27 @@
 import Foundation
 
-/// One etcd client endpoint, `host:port` (an `http://` scheme is accepted and ignored).
+/// One etcd client endpoint, `host:port`, `http://host:port` or `https://host:port`.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// Host name or IPv4/IPv6 address, without brackets.
     public var host: String
     /// TCP port.
     public var port: Int
+    /// Whether the endpoint was given as `https://` (TLS even without TLS flags).
+    public var secure = false
 
     /// Creates an endpoint from its parts.
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, secure: Bool = false) {
         self.host = host
         self.port = port
+        self.secure = secure
     }
 
-    /// Parses `host:port`, `http://host:port` or `[v6addr]:port`; nil when malformed.
-    /// `https://` is refused: the benchmark speaks plaintext gRPC only.
+    /// Parses `host:port`, `http://host:port`, `https://host:port` or `[v6addr]:port`; nil
+    /// when malformed.
     public init?(parsing text: String) {
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
-        if rest.hasPrefix("https://") { return nil }
+        let secure = rest.hasPrefix("https://")
+        if secure { rest = rest.dropFirst("https://".count) }
         if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         let hostPart: Substring
@@ -34,7 +38,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             portPart = rest[rest.index(after: colon)...]
         }
         guard !hostPart.isEmpty, let port = Int(portPart), (1...65535).contains(port) else { return nil }
-        self.init(host: String(hostPart), port: port)
+        self.init(host: String(hostPart), port: port, secure: secure)
     }
 
     /// Parses a comma-separated list of endpoints; nil when any is malformed or none is given.

@@ -28,6 +28,22 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     @Option(help: "gRPC client: lean (raw HTTP/2 frames) or grpc-swift (grpc-swift-2's GRPCClient).")
     public var transport: TransportKind = .lean
 
+    /// CA bundle the servers' certificates must chain to (TLS).
+    @Option(help: "Verify certificates of TLS-enabled servers using this CA bundle.")
+    public var cacert: String?
+
+    /// Client certificate presented to TLS servers.
+    @Option(help: "Identify secure client using this TLS certificate file.")
+    public var cert: String?
+
+    /// Its key.
+    @Option(help: "Identify secure client using this TLS key file.")
+    public var key: String?
+
+    /// Do not verify the servers' certificates.
+    @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Skip server certificate verification.")
+    public var insecureSkipTLSVerify = false
+
     public init() {}
 
     public mutating func validate() throws {
@@ -41,12 +57,19 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     /// The parsed endpoint list (validated already).
     public var endpointList: [Endpoint] { Endpoint.parseList(endpoints) ?? [] }
 
+    /// TLS for the connections: when an endpoint is `https://` or a TLS file is given.
+    public func makeTLS() throws -> BenchTLS? {
+        guard endpointList.contains(where: \.secure) || cacert != nil || cert != nil || insecureSkipTLSVerify else { return nil }
+        return try BenchTLS(trustedCAFile: cacert, certificateFile: cert, keyFile: key, skipVerify: insecureSkipTLSVerify)
+    }
+
     /// Opens the pool (narrowed to the leader with `--target-leader`) and establishes
     /// every connection before anything is timed.
     public func openPool() async throws -> ConnectionPool {
+        let tls = try makeTLS()
         var targets = endpointList
-        if targetLeader { targets = try await ConnectionPool.leaderEndpoints(among: targets, transport: transport) }
-        let pool = try await ConnectionPool(endpoints: targets, count: conns, transport: transport)
+        if targetLeader { targets = try await ConnectionPool.leaderEndpoints(among: targets, transport: transport, tls: tls) }
+        let pool = try await ConnectionPool(endpoints: targets, count: conns, transport: transport, tls: tls)
         try await pool.warmUp()
         return pool
     }
@@ -55,6 +78,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     public var parameters: [String: String] {
         ["endpoints": endpoints, "clients": String(clients), "conns": String(conns), "transport": transport.rawValue]
             .merging(targetLeader ? ["target_leader": "true"] : [:]) { $1 }
+            .merging(cacert != nil || cert != nil || endpointList.contains(where: \.secure) ? ["tls": "true"] : [:]) { $1 }
     }
 }
 

@@ -13,7 +13,7 @@ public struct SwetcdBench: AsyncParsableCommand {
             """,
         subcommands: [
             PutCommand.self, RangeCommand.self, TxnPutCommand.self, TxnMixedCommand.self, WatchCommand.self,
-            WatchGetCommand.self, LeaseKeepAliveCommand.self, MVCCPutCommand.self, WaitGetCommand.self,
+            WatchGetCommand.self, LeaseKeepAliveCommand.self, MVCCPutCommand.self, WaitGetCommand.self, ConnectCommand.self,
         ]
     )
 

@@ -22,19 +22,28 @@ public struct ClientListeners: Sendable {
         let url: ServiceURL
         let grpc: Bool
         let http: Bool
+        /// Only `/metrics` and `/health` (`--listen-metrics-urls`).
+        var metricsOnly = false
     }
 
     let sockets: [Socket]
-    /// The TLS of the `https://` sockets, loaded before anything listens.
+    /// The TLS of the `https://` client sockets, loaded before anything listens.
     let tls: ReloadingTLSContext?
+    /// The TLS of the `https://` metrics sockets.
+    let metricsTLS: ReloadingTLSContext?
+
+    /// The TLS a socket is served with (nil: plaintext).
+    func tls(for socket: Socket) -> ReloadingTLSContext? {
+        guard socket.url.scheme == "https" else { return nil }
+        return socket.metricsOnly ? metricsTLS : tls
+    }
 
     /// Loads the client TLS files when an `https://` URL needs them (a bad file stops the
     /// start with its name), then binds and listens on every `--listen-client-urls` and
-    /// `--listen-client-http-urls` address; nothing is accepted until `ClientServer.run`
-    /// serves them.
+    /// `--listen-client-http-urls` and `--listen-metrics-urls` address; nothing is accepted
+    /// until `ClientServer.run` serves them.
     public static func open(_ config: ServerConfig, logger: Logger) throws -> ClientListeners {
-        let urls = config.listenClientURLs + config.listenClientHTTPURLs
-        let tls = try ClientTLS.context(for: config, secure: urls.contains { $0.scheme == "https" }, logger: logger)
+        let tls = try ClientTLS.contexts(for: config, logger: logger)
         var sockets: [Socket] = []
         do {
             for url in config.listenClientURLs {
@@ -43,11 +52,14 @@ public struct ClientListeners: Sendable {
             for url in config.listenClientHTTPURLs {
                 sockets.append(Socket(descriptor: try openSocket(url), url: url, grpc: false, http: true))
             }
+            for url in config.listenMetricsURLs {
+                sockets.append(Socket(descriptor: try openSocket(url), url: url, grpc: false, http: true, metricsOnly: true))
+            }
         } catch {
             for socket in sockets { _ = close(socket.descriptor) }
             throw ConfigError("could not listen on client URLs: \(error)")
         }
-        return ClientListeners(sockets: sockets, tls: tls)
+        return ClientListeners(sockets: sockets, tls: tls.client, metricsTLS: tls.metrics)
     }
 
     /// Closes the sockets that were never handed to a server (those past the first

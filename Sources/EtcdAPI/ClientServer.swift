@@ -49,11 +49,11 @@ public struct ClientServer: Sendable {
         do {
             try await server.waitUntilReady()
             for socket in listeners.sockets {
-                let tls = socket.url.scheme == "https" ? listeners.tls : nil
-                serving.append(
-                    try await serve(
-                        socket.descriptor, grpc: socket.grpc, http: socket.http, tls: tls, limits: limits, connections: connections))
-                if tls != nil {
+                let tls = listeners.tls(for: socket)
+                serving.append(try await serve(socket, tls: tls, limits: limits, connections: connections))
+                if socket.metricsOnly {
+                    logger.info("serving metrics", metadata: ["address": "\(socket.url.text)"])
+                } else if tls != nil {
                     logger.info("serving client traffic securely", metadata: ["address": "\(socket.url.hostPort)"])
                 } else if socket.grpc {
                     logger.info("serving client traffic insecurely; this is strongly discouraged!", metadata: ["address": "\(socket.url.hostPort)"])
@@ -82,10 +82,13 @@ public struct ClientServer: Sendable {
     }
 
     private func serve(
-        _ descriptor: CInt, grpc: Bool, http: Bool, tls: ReloadingTLSContext?, limits: HTTPLimits, connections: OpenConnections
+        _ socket: ClientListeners.Socket, tls: ReloadingTLSContext?, limits: HTTPLimits, connections: OpenConnections
     ) async throws -> any Channel {
+        let (grpc, http) = (socket.grpc, socket.http)
         let logger = self.logger
-        let router = self.router
+        var socketRouter = self.router
+        socketRouter.metricsOnly = socket.metricsOnly
+        let router = socketRouter
         let routes = self.routes
         let server = self.server
         let maxConcurrentStreams = server.config.maxConcurrentStreams
@@ -119,10 +122,10 @@ public struct ClientServer: Sendable {
                     }
                     // Under TLS the same handlers see the decrypted bytes: the sniffer tells
                     // gRPC from HTTP/1.1 whatever ALPN chose.
-                    let secure = tls?.serverHandlers(endpoint: "client", logger: logger) ?? []
+                    let secure = tls?.serverHandlers(endpoint: socket.metricsOnly ? "metrics" : "client", logger: logger) ?? []
                     try channel.pipeline.syncOperations.addHandlers(secure + handlers)
                 }
             }
-            .withBoundSocket(descriptor).get()
+            .withBoundSocket(socket.descriptor).get()
     }
 }

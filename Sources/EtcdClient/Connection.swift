@@ -36,13 +36,13 @@ final class Connection: Sendable {
         transportConfig.connection.keepalive = .init(
             time: configuration.keepAliveTime, timeout: configuration.keepAliveTimeout, allowWithoutCalls: true)
         transportConfig.connection.maxIdleTime = nil
-        // Called when the socket is made (before it connects): watch for it becoming active.
-        let plaintext = !(endpoint.secure || configuration.tls != nil)
+        // Called when the socket is made (before it connects, with its TLS and HTTP/2
+        // handlers in place): watch for it becoming active.
         transportConfig.channelDebuggingCallbacks.onCreateTCPConnection = { channel in
             channel.pipeline.addHandler(ConnectedHandler(flag: flag), position: .first).flatMap {
                 // The real etcd's routine resets and pings would otherwise trip swift-nio-http2's
-                // flood limits and close a busy connection (plaintext only: it reads raw frames).
-                plaintext ? HTTP2ChatterFilter.install(on: channel) : channel.eventLoop.makeSucceededVoidFuture()
+                // flood limits and close a busy connection.
+                HTTP2ChatterFilter.install(on: channel)
             }
         }
         if let name = configuration.tls?.serverName, !name.isEmpty {

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Keeps a grpc-go server's (the real etcd's) routine HTTP/2 chatter away from
 /// swift-nio-http2's denial-of-service heuristics, which would otherwise close a busy
@@ -19,9 +20,9 @@ import NIOCore
 ///   `PING ACK` the protocol requires, and does not pass them on. Ping acknowledgements
 ///   (answers to the client's own keep-alive pings) pass through.
 ///
-/// Install it first in the connection's pipeline, where the bytes arrive from the socket:
-/// with grpc-swift-nio-transport, from `channelDebuggingCallbacks.onCreateTCPConnection`
-/// (see ``install(on:)``). Plaintext only: behind TLS it would see ciphertext.
+/// Install it where the HTTP/2 bytes arrive in the clear: first in the pipeline, or right
+/// behind the TLS handler (``install(on:)`` picks), with grpc-swift-nio-transport from
+/// `channelDebuggingCallbacks.onCreateTCPConnection`.
 public final class HTTP2ChatterFilter: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
@@ -59,7 +60,13 @@ public final class HTTP2ChatterFilter: ChannelInboundHandler, RemovableChannelHa
     /// ```
     public static func install(on channel: any Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(HTTP2ChatterFilter(), position: .first)
+            let pipeline = channel.pipeline.syncOperations
+            // Under TLS, frames can be read only once decrypted: right behind the TLS handler.
+            if let tls = try? pipeline.handler(type: NIOSSLClientHandler.self) {
+                try pipeline.addHandler(HTTP2ChatterFilter(), position: .after(tls))
+            } else {
+                try pipeline.addHandler(HTTP2ChatterFilter(), position: .first)
+            }
         }
     }
 

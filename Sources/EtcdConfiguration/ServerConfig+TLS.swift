@@ -5,6 +5,7 @@ extension ServerConfig {
         .init("key-file", usage: "Path to the client server TLS key file."),
         .init("client-cert-auth", default: "false", isBoolean: true, usage: "Enable client cert authentication."),
         .init("client-crl-file", usage: "Path to the client certificate revocation list file."),
+        .init("client-cert-allowed-hostname", usage: "Comma-separated list of SAN hostnames for client cert authentication."),
         .init("trusted-ca-file", usage: "Path to the client server TLS trusted CA cert file."),
         .init("auto-tls", default: "false", isBoolean: true, usage: "Client TLS using generated certificates."),
         .init("peer-cert-file", usage: "Path to the peer server TLS cert file."),
@@ -30,6 +31,7 @@ extension ServerConfig {
         clientTLS.crlFile = values.string("client-crl-file")
         clientTLS.trustedCAFile = values.string("trusted-ca-file")
         clientTLS.autoTLS = values.bool("auto-tls")
+        clientTLS.allowedHostnames = values.list("client-cert-allowed-hostname")
         peerTLS.certFile = values.string("peer-cert-file")
         peerTLS.keyFile = values.string("peer-key-file")
         peerTLS.clientCertAuth = values.bool("peer-client-cert-auth")
@@ -69,6 +71,9 @@ extension ServerConfig {
         let clientHasTLS = clientTLS.hasCertificate || clientTLS.autoTLS
         if !clientHasTLS, let url = (listenClientURLs + listenClientHTTPURLs).first(where: { $0.scheme == "https" }) {
             throw ConfigError("TLS key/cert (--cert-file, --key-file) must be provided for client url \(url.text) with HTTPS scheme")
+        }
+        if !clientHasTLS && listenMetricsURLs.contains(where: { $0.scheme == "https" }) {
+            throw ConfigError("client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url")
         }
         if let url = listenPeerURLs.first(where: { $0.scheme == "https" }), !(peerTLS.hasCertificate || peerTLS.autoTLS) {
             throw ConfigError("cannot listen on TLS for \(url.hostPort): KeyFile and CertFile are not presented")

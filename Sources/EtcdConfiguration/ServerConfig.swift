@@ -10,6 +10,8 @@ public struct ServerConfig: Sendable {
     public var advertiseClientURLs: [ServiceURL]
     /// URLs serving only HTTP (etcd's `--listen-client-http-urls`).
     public var listenClientHTTPURLs: [ServiceURL] = []
+    /// URLs serving only `/metrics` and `/health` (`--listen-metrics-urls`).
+    public var listenMetricsURLs: [ServiceURL] = []
     /// URLs serving the other members (`--listen-peer-urls`).
     public var listenPeerURLs: [ServiceURL]
     /// This member's peer URLs as the others reach it (`--initial-advertise-peer-urls`).
@@ -66,6 +68,7 @@ public struct ServerConfig: Sendable {
         .init(
             "listen-client-http-urls",
             usage: "List of URLs to listen on for HTTP requests only (the gateway, /health...), no gRPC."),
+        .init("listen-metrics-urls", usage: "List of URLs to listen on for the metrics and health endpoints."),
         .init("listen-peer-urls", default: "http://localhost:2380", usage: "List of URLs to listen on for peer traffic."),
         .init("initial-advertise-peer-urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster."),
         .init("initial-cluster", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping."),
@@ -105,6 +108,7 @@ public struct ServerConfig: Sendable {
         listenClientURLs = try ServiceURL.list(values.string("listen-client-urls"), flag: "listen-client-urls")
         advertiseClientURLs = try ServiceURL.list(values.string("advertise-client-urls"), flag: "advertise-client-urls")
         listenClientHTTPURLs = try ServiceURL.list(values.string("listen-client-http-urls"), flag: "listen-client-http-urls")
+        listenMetricsURLs = try ServiceURL.list(values.string("listen-metrics-urls"), flag: "listen-metrics-urls")
         listenPeerURLs = try ServiceURL.list(values.string("listen-peer-urls"), flag: "listen-peer-urls")
         initialAdvertisePeerURLs = try ServiceURL.list(values.string("initial-advertise-peer-urls"), flag: "initial-advertise-peer-urls")
         initialClusterToken = values.string("initial-cluster-token")

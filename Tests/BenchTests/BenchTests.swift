@@ -46,7 +46,7 @@ import Testing
     @Test func subcommandsAreReachableFromTheRoot() throws {
         let names = SwetcdBench.configuration.subcommands.map { $0.configuration.commandName }
         #expect(
-            names == ["put", "range", "txn-put", "txn-mixed", "watch", "watch-get", "lease-keepalive", "mvcc-put", "wait-get"])
+            names == ["put", "range", "txn-put", "txn-mixed", "watch", "watch-get", "lease-keepalive", "mvcc-put", "wait-get", "connect"])
         let parsed = try SwetcdBench.parseAsRoot(["range", "foo", "--consistency", "s", "--prefix"])
         let range = try #require(parsed as? RangeCommand)
         let request = range.request()
@@ -81,12 +81,27 @@ import Testing
     }
 }
 
+@Suite struct BenchTLSTests {
+    /// TLS files that do not load stop the run before anything connects, naming them.
+    @Test func missingFilesAreNamed() throws {
+        let options = try ConnectionOptions.parse(["--endpoints", "https://127.0.0.1:1", "--cacert", "/nonexistent/ca.crt"])
+        #expect(throws: BenchError.self) { try options.makeTLS() }
+        do {
+            _ = try options.makeTLS()
+        } catch {
+            #expect("\(error)".contains("/nonexistent/ca.crt"))
+        }
+        #expect(try ConnectionOptions.parse(["--endpoints", "127.0.0.1:1"]).makeTLS() == nil, "plaintext without TLS flags")
+        #expect(throws: BenchError.self) { try ConnectionOptions.parse(["--cert", "c.crt"]).makeTLS() }
+    }
+}
+
 @Suite struct EndpointTests {
     @Test func parsesForms() {
         #expect(Endpoint(parsing: "127.0.0.1:2379") == Endpoint(host: "127.0.0.1", port: 2379))
         #expect(Endpoint(parsing: "http://localhost:12/") == Endpoint(host: "localhost", port: 12))
         #expect(Endpoint(parsing: "[::1]:5") == Endpoint(host: "::1", port: 5))
-        #expect(Endpoint(parsing: "https://a:1") == nil)
+        #expect(Endpoint(parsing: "https://a:1") == Endpoint(host: "a", port: 1, secure: true))
         #expect(Endpoint(parsing: "a") == nil)
         #expect(Endpoint(parsing: "a:0") == nil)
         #expect(Endpoint.parseList(" , ") == nil)

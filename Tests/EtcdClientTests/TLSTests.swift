@@ -14,26 +14,8 @@ final class TLSTests: XCTestCase {
         try Self.makeCertificates(in: directory)
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-        let ports = try Ports.free(2)
-        let endpoint = "https://127.0.0.1:\(ports[0])"
-        let log = directory.appendingPathComponent("server.log")
-        let server = try Child(
-            executable: binary,
-            arguments: ["--name", "default", "--data-dir", path("data"),
-                        "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
-                        "--listen-peer-urls", "http://127.0.0.1:\(ports[1])",
-                        "--cert-file", path("server.pem"), "--key-file", path("server-key.pem"),
-                        "--client-cert-auth", "--trusted-ca-file", path("ca.pem")],
-            environment: Binaries.cleanEnvironment(), stdin: nil,
-            stdoutURL: directory.appendingPathComponent("server.out"), stderrURL: log)
+        let (server, endpoint) = try Self.startServer(binary, kind: kind, in: directory, clientCertAuth: true)
         defer { server.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(ServerProcess.readyMessage) {
-            guard Date() < deadline, !server.hasExited else {
-                throw HarnessError("\(kind) with TLS did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-            }
-            usleep(50_000)
-        }
 
         var config = EtcdClient.Configuration(endpoints: [endpoint])
         config.tls = .init(trustedCAFile: path("ca.pem"), certificateFile: path("server.pem"), keyFile: path("server-key.pem"))
@@ -55,6 +37,34 @@ final class TLSTests: XCTestCase {
             XCTAssertTrue(error.kind == .deadlineExceeded || error.code == .unavailable, "\(error)")
         }
         await refused.close()
+    }
+
+    /// Starts `binary` (etcd or swetcd) with TLS on its client port, certificates from
+    /// `makeCertificates` in `directory`; returns the process and its https endpoint.
+    static func startServer(_ binary: URL, kind: String, in directory: URL, clientCertAuth: Bool) throws -> (Child, String) {
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        let ports = try Ports.free(2)
+        let endpoint = "https://127.0.0.1:\(ports[0])"
+        let log = directory.appendingPathComponent("server.log")
+        var arguments = [
+            "--name", "default", "--data-dir", path("data"),
+            "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+            "--listen-peer-urls", "http://127.0.0.1:\(ports[1])",
+            "--cert-file", path("server.pem"), "--key-file", path("server-key.pem"),
+        ]
+        if clientCertAuth { arguments += ["--client-cert-auth", "--trusted-ca-file", path("ca.pem")] }
+        let server = try Child(
+            executable: binary, arguments: arguments, environment: Binaries.cleanEnvironment(), stdin: nil,
+            stdoutURL: directory.appendingPathComponent("server.out"), stderrURL: log)
+        let deadline = Date().addingTimeInterval(30)
+        while !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(ServerProcess.readyMessage) {
+            guard Date() < deadline, !server.hasExited else {
+                server.stop()
+                throw HarnessError("\(kind) with TLS did not start:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
+            usleep(50_000)
+        }
+        return (server, endpoint)
     }
 
     /// A CA and a certificate for 127.0.0.1, usable by server and client.

@@ -47,6 +47,20 @@ import Testing
         }
     }
 
+    /// Metrics listeners and allowed client host names, with etcd 3.6's error for an https
+    /// metrics URL without a client certificate.
+    @Test func metricsURLsAndAllowedClientHostnames() throws {
+        #expect(throws: ConfigError("client TLS key/cert (--cert-file, --key-file) must be provided for metrics secure url")) {
+            try config(["--listen-metrics-urls", "https://127.0.0.1:2381"])
+        }
+        let parsed = try config([
+            "--listen-metrics-urls", "http://127.0.0.1:2381,https://127.0.0.1:2382", "--cert-file", "s.crt", "--key-file", "s.key",
+            "--client-cert-allowed-hostname", "a.example,b.example",
+        ])
+        #expect(parsed.listenMetricsURLs.map(\.text) == ["http://127.0.0.1:2381", "https://127.0.0.1:2382"])
+        #expect(parsed.clientTLS.allowedHostnames == ["a.example", "b.example"])
+    }
+
     /// An https peer URL needs a peer certificate (given or generated), with etcd's message.
     @Test func httpsPeerURLsNeedAPeerCertificate() throws {
         #expect(throws: ConfigError("cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented")) {

@@ -1,11 +1,13 @@
 import Foundation
 import HarnessSupport
+import Synchronization
 import Testing
 import TestLoad
 
-/// Rotating a running member's client certificate and its trusted CA bundle on disk: new
-/// connections use the new files without a restart (etcd reloads only the certificate; its
-/// CA bundle is read once, its issue #11555).
+/// Rotating a running member's client certificate and its trusted CA bundle on disk under
+/// load: new connections use the new files without a restart (etcd reloads only the
+/// certificate; its CA bundle is read once, its issue #11555), while a connection made
+/// before keeps working and no request on it fails.
 @Suite(.load(1, limit: .seconds(180))) struct CertificateRotationTests {
     @Test func aNewCertificateAndCABundleTakeEffectWithoutARestart() async throws {
         let server = try makeSwetcd("swetcd-rotation")
@@ -52,6 +54,23 @@ import TestLoad
         #expect(try health(ca: "ca", client: "client"))
         #expect(try !health(ca: "ca2", client: "client-ca2"), "the second CA is not trusted yet")
 
+        // Load on a connection made with the old files, through the whole rotation.
+        let steady = try EtcdTestClient(
+            port: rotating.clientPort, tls: .init(trustedCA: pki.cert("ca"), certificate: pki.cert("client"), key: pki.key("client")))
+        let progress = Progress()
+        let load = Task {
+            while !Task.isCancelled {
+                do {
+                    _ = try await steady.put("rotation/\(progress.done % 10)", "\(progress.done)")
+                    progress.succeeded()
+                } catch {
+                    if !Task.isCancelled { progress.failed("\(error)") }
+                }
+            }
+        }
+        defer { load.cancel() }
+        try await progress.waitFor(20)
+
         try install(pki.cert("server-ca2"), pki.key("server-ca2"), ca: pki.cert("ca2"))
         // The files are looked at when connections arrive, at most every 100 ms: poll, bounded.
         var rotated = false
@@ -62,5 +81,27 @@ import TestLoad
         #expect(rotated, "new connections never saw the new certificate and CA:\n\(rotating.logTail())")
         #expect(try !health(ca: "ca", client: "client"), "the old CA is no longer trusted")
         #expect(rotating.log.contains("reloaded TLS files"))
+
+        // The connection from before the rotation still works, and nothing on it failed.
+        try await progress.waitFor(progress.done + 20)
+        load.cancel()
+        await load.value
+        await steady.close()
+        #expect(progress.failures.isEmpty, "requests failed on the connection made before the rotation: \(progress.failures.prefix(3))")
+    }
+}
+
+/// Requests done and failed by a load task, watched by the test.
+private final class Progress: Sendable {
+    private let state = Mutex<(done: Int, failures: [String])>((0, []))
+    var done: Int { state.withLock { $0.done } }
+    var failures: [String] { state.withLock { $0.failures } }
+    func succeeded() { state.withLock { $0.done += 1 } }
+    func failed(_ error: String) { state.withLock { $0.failures.append(error) } }
+
+    /// Waits (at most 60 s) until `count` requests succeeded.
+    func waitFor(_ count: Int) async throws {
+        for _ in 0..<600 where done < count { try await Task.sleep(for: .milliseconds(100)) }
+        if done < count { throw HarnessError("only \(done) of \(count) requests succeeded; failures: \(failures.prefix(3))") }
     }
 }

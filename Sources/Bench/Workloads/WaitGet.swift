@@ -44,6 +44,7 @@ public struct WaitGetCommand: BenchmarkCommand {
         var request = Etcdserverpb_RangeRequest()
         request.key = Data(key.utf8)
         request.serializable = consistency == .s
+        let tls = try connection.makeTLS()
         var attempts = 0
         var lastError = ""
         while true {
@@ -51,7 +52,7 @@ public struct WaitGetCommand: BenchmarkCommand {
             do {
                 // A fresh connection each time: a refused dial is retried here, at our pace.
                 let connection = try await BenchConnection(
-                    endpoint: self.connection.endpointList[0], transport: self.connection.transport)
+                    endpoint: self.connection.endpointList[0], transport: self.connection.transport, tls: tls)
                 do {
                     _ = try await connection.range(request)
                     await connection.close()

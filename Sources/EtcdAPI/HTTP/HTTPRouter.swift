@@ -7,8 +7,16 @@ struct HTTPRouter: Sendable {
     let server: EtcdServer
     /// Renders every metric in Prometheus' text format, if metrics are collected.
     let metrics: (@Sendable () -> String)?
+    /// Serve only `/metrics` and `/health`, as a `--listen-metrics-urls` listener does.
+    var metricsOnly = false
+
+    init(server: EtcdServer, metrics: (@Sendable () -> String)?) {
+        self.server = server
+        self.metrics = metrics
+    }
 
     func respond(to request: HTTPRequest) async -> HTTPReply {
+        if metricsOnly && request.path != "/metrics" && request.path != "/health" { return .complete(.notFound) }
         switch request.path {
         case "/health":
             guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
