@@ -253,7 +253,10 @@ let package = Package(
         // etcdctl 3.4's commands, flags, output formats and exit statuses on EtcdClient.
         .executableTarget(
             name: "swetcdctl",
-            dependencies: ["Checksum", "EtcdClient", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Checksum", "EtcdClient", "EtcdProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Primary/standby failover with Session + Mutex (Examples/FailoverExample).

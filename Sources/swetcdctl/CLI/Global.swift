@@ -125,6 +125,9 @@ final class App: @unchecked Sendable {
             exitWithError(.badArgs, "empty string is passed to --\(name) option")
         }
         var tls: EtcdClient.Configuration.TLS?
+        if cert.string.isEmpty != key.string.isEmpty {
+            exitWithError(.badArgs, "KeyFile and CertFile must both be present[key: \(key.string), cert: \(cert.string)]")
+        }
         if !cert.string.isEmpty || !key.string.isEmpty || !cacert.string.isEmpty {
             tls = .init(trustedCAFile: cacert.string.isEmpty ? nil : cacert.string,
                         certificateFile: cert.string.isEmpty ? nil : cert.string,
@@ -133,6 +136,9 @@ final class App: @unchecked Sendable {
                 if !FileManager.default.fileExists(atPath: path) {
                     exitWithError(.badArgs, "open \(path): no such file or directory")
                 }
+            }
+            if !cert.string.isEmpty, let problem = TLSFileCheck.problem(certificateFile: cert.string, keyFile: key.string) {
+                exitWithError(.badArgs, problem)
             }
         }
         if tls == nil && !insecureTransport.bool { tls = .init() }
