@@ -89,6 +89,7 @@ let signalSources = [SIGINT, SIGTERM].map { number in
     // crashes the process (SIGILL in dispatch_assert_queue) instead of shutting it down.
     source.setEventHandler { @Sendable in
         logger.info("received signal; shutting down", metadata: ["signal": "\(number == SIGINT ? "interrupt" : "terminated")"])
+        SystemdNotify.send(SystemdNotify.stopping, logger: logger)
         server.stop()
         exit(0)
     }
@@ -100,7 +101,9 @@ do {
     // Clients are served once the member published itself to the cluster, as in etcd.
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-            try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run(on: listeners)
+            // Ready for systemd (Type=notify) once every listener serves, as etcd notifies.
+            try await ClientServer(server: server, logger: logger, metrics: { metricsRegistry.emitToString() }).run(
+                on: listeners, onReady: { SystemdNotify.send(SystemdNotify.ready, logger: logger) })
         }
         group.addTask {
             // A member removed from the cluster stops itself; the process goes with it.
