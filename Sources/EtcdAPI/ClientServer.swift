@@ -23,7 +23,7 @@ public struct ClientServer: Sendable {
         self.server = server
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        router = HTTPRouter(server: server, metrics: metrics)
+        router = HTTPRouter(server: server, metrics: metrics, logger: logger)
         routes = Self.routes(for: server)
     }
 

@@ -1,26 +1,29 @@
 import EtcdProto
 import EtcdServer
 import Foundation
+import Logging
 
 /// The HTTP endpoints etcd serves next to gRPC on its client port.
 struct HTTPRouter: Sendable {
     let server: EtcdServer
     /// Renders every metric in Prometheus' text format, if metrics are collected.
     let metrics: (@Sendable () -> String)?
-    /// Serve only `/metrics` and `/health`, as a `--listen-metrics-urls` listener does.
+    /// Serve only `/metrics` and the health endpoints, as a `--listen-metrics-urls` listener does.
     var metricsOnly = false
+    let healthChecks: HealthChecks
 
-    init(server: EtcdServer, metrics: (@Sendable () -> String)?) {
+    init(server: EtcdServer, metrics: (@Sendable () -> String)?, logger: Logger) {
         self.server = server
         self.metrics = metrics
+        healthChecks = HealthChecks(server: server, logger: logger)
     }
 
     func respond(to request: HTTPRequest) async -> HTTPReply {
+        if let answer = await healthChecks.respond(to: request) { return .complete(answer) }
         if metricsOnly && request.path != "/metrics" && request.path != "/health" { return .complete(.notFound) }
         switch request.path {
         case "/health":
-            guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
-            return .complete(await health())
+            return .complete(await healthChecks.health(request))
         case "/metrics":
             guard request.head.method == .GET else { return .complete(.methodNotAllowed(allow: "GET")) }
             guard let metrics else { return .complete(.notFound) }
@@ -32,18 +35,6 @@ struct HTTPRouter: Sendable {
         default:
             if let answer = await Gateway(server: server).respond(to: request) { return answer }
             return .complete(request.path.hasPrefix("/v3/") ? .gatewayNotFound : .notFound)
-        }
-    }
-
-    /// etcd 3.5's /health: healthy when a linearizable read of the key "health" succeeds.
-    private func health() async -> HTTPResponse {
-        var probe = Etcdserverpb_RangeRequest()
-        probe.key = Data("health".utf8)
-        do {
-            _ = try await server.range(probe)
-            return .text(#"{"health":"true","reason":""}"#)
-        } catch {
-            return .text(#"{"health":"false","reason":"QGET ERROR:\#(error.message)"}"#, status: .serviceUnavailable)
         }
     }
 }
