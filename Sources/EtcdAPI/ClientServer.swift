@@ -37,6 +37,7 @@ public struct ClientServer: Sendable {
         ElectionService.register(server, in: &routes)
         MaintenanceService.register(server, in: &routes)
         ClusterService.register(server, in: &routes)
+        HealthService.register(in: &routes)
         return routes
     }
 

@@ -40,7 +40,8 @@ extension ServerConfig {
         peerTLS.autoTLS = values.bool("peer-auto-tls")
         peerTLS.allowedCommonNames = values.list("peer-cert-allowed-cn")
         peerTLS.allowedHostnames = values.list("peer-cert-allowed-hostname")
-        peerTLS.verifiesRemoteAddress = !values.bool("peer-skip-client-san-verification")
+        let skipSAN = try renamedValue(values, new: "peer-skip-client-san-verification")
+        peerTLS.verifiesRemoteAddress = !["true", "1", "t", "T", "TRUE", "True"].contains(skipSAN)
         if !peerTLS.allowedCommonNames.isEmpty && !peerTLS.allowedHostnames.isEmpty {
             throw ConfigError(
                 "AllowedCNs and AllowedHostnames are mutually exclusive (cns=\(goQuoted(peerTLS.allowedCommonNames)), hostnames=\(goQuoted(peerTLS.allowedHostnames)))")

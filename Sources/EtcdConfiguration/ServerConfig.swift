@@ -94,7 +94,7 @@ public struct ServerConfig: Sendable {
         .init(
             "experimental-watch-progress-notify-interval", default: "10m0s",
             usage: "Duration of periodic watch progress notifications."),
-    ] + tlsFlags + [
+    ] + renamedFlagDefinitions + tlsFlags + [
         .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
         .init("version", isBoolean: true, usage: "Print the version and exit."),
         .init("help", isBoolean: true, usage: "Show this help and exit."),
@@ -130,8 +130,15 @@ public struct ServerConfig: Sendable {
         heartbeatInterval = .milliseconds(Int64(heartbeat))
         electionTimeout = .milliseconds(Int64(election))
         snapshotCount = try values.unsigned("snapshot-count")
-        snapshotCatchUpEntries = try values.unsigned("experimental-snapshot-catchup-entries")
+        let catchUp = try renamedValue(values, new: "snapshot-catchup-entries")
+        guard let catchUpEntries = UInt64(catchUp) else {
+            throw FlagParser.ParseError.invalidValue(flag: "snapshot-catchup-entries", value: catchUp, reason: "parse error")
+        }
+        snapshotCatchUpEntries = catchUpEntries
         maxSnapshots = Int(clamping: try values.unsigned("max-snapshots"))
+        if values.isSet("max-snapshots") {
+            deprecationWarnings.append("--max-snapshots is deprecated in 3.6 and will be decommissioned in 3.8.")
+        }
         maxWALs = Int(clamping: try values.unsigned("max-wals"))
         preVote = values.bool("pre-vote")
         strictReconfigCheck = values.bool("strict-reconfig-check")
@@ -145,7 +152,8 @@ public struct ServerConfig: Sendable {
             maxConcurrentStreams = Int(streams)
         }
         watchProgressNotifyInterval = try GoDuration.parse(
-            values.string("experimental-watch-progress-notify-interval"), flag: "experimental-watch-progress-notify-interval")
+            try renamedValue(values, new: "watch-progress-notify-interval"), flag: "watch-progress-notify-interval")
+        maxLearners = Int(clamping: try values.unsigned("max-learners"))
         logLevel = values.string("log-level")
         guard ["debug", "info", "warn", "error", "dpanic", "panic", "fatal"].contains(logLevel) else {
             throw ConfigError("unknown log level \"\(logLevel)\" (--log-level takes debug, info, warn, error, panic or fatal)")
@@ -191,7 +199,11 @@ public struct ServerConfig: Sendable {
 
     /// Applied entries between snapshots (`--snapshot-count`).
     public var snapshotCount: UInt64 = 100_000
-    /// Log entries kept behind a snapshot for slow followers (`--experimental-snapshot-catchup-entries`).
+    /// Learners the membership may hold at once (`--max-learners`, etcd 3.6).
+    public var maxLearners = 1
+    /// Warnings about deprecated flag names that were used, for the log (etcd 3.6's words).
+    public var deprecationWarnings: [String] = []
+    /// Log entries kept behind a snapshot for slow followers (`--snapshot-catchup-entries`).
     public var snapshotCatchUpEntries: UInt64 = 5000
     /// Snapshot files kept (`--max-snapshots`; 0 keeps all).
     public var maxSnapshots = 5

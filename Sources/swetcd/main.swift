@@ -44,6 +44,7 @@ for name in ["etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_d
 }
 MetricsSystem.bootstrap(metricsFactory)
 let logger = Logger(label: "swetcd")
+for warning in config.deprecationWarnings { logger.warning(Logger.Message(stringLiteral: warning)) }
 for variable in values.unrecognizedEnvironment {
     logger.warning("unrecognized environment variable", metadata: ["environment-variable": "\(variable)"])
 }

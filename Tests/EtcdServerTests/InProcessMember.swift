@@ -11,7 +11,7 @@ struct InProcessMember {
     let directory: URL
     private let arguments: [String]
 
-    init(name: String = "m") throws {
+    init(name: String = "m", extraArguments: [String] = []) throws {
         let ports = try Ports.free(2)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("swetcd-\(name)-\(UUID().uuidString)")
         let client = "http://127.0.0.1:\(ports[0])"
@@ -19,7 +19,7 @@ struct InProcessMember {
         arguments = [
             "--name", name, "--data-dir", directory.path, "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "\(name)=\(peer)",
-        ]
+        ] + extraArguments
     }
 
     /// Starts (or restarts) the member on its data directory and waits until it serves.

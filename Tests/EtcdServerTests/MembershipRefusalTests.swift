@@ -35,4 +35,18 @@ import TestLoad
         #expect(try await server.memberList().members.map(\.id).sorted() == members)
         #expect(server.membership.member(learner.member.id)?.isLearner == true)
     }
+
+    /// `--max-learners` (etcd 3.6) raises the one-learner limit.
+    @Test func maxLearnersAllowsThatManyLearners() async throws {
+        let member = try InProcessMember(extraArguments: ["--max-learners", "2"])
+        defer { member.remove() }
+        let server = try await member.start()
+        defer { server.stop() }
+        for port in [2, 3] {
+            _ = try await server.memberAdd(.with { $0.peerUrls = ["http://127.0.0.1:\(port)"]; $0.isLearner = true })
+        }
+        await #expect(throws: EtcdError.tooManyLearners) {
+            try await server.memberAdd(.with { $0.peerUrls = ["http://127.0.0.1:4"]; $0.isLearner = true })
+        }
+    }
 }

@@ -61,6 +61,25 @@ import Testing
         #expect(parsed.clientTLS.allowedHostnames == ["a.example", "b.example"])
     }
 
+    /// etcd 3.6's names for the `--experimental-*` flags: either name works (the old one
+    /// with 3.6's warning), both at once is 3.6's error.
+    @Test func renamedExperimentalFlags() throws {
+        #expect(try config(["--snapshot-catchup-entries", "7"]).snapshotCatchUpEntries == 7)
+        let old = try config(["--experimental-snapshot-catchup-entries", "8"])
+        #expect(old.snapshotCatchUpEntries == 8)
+        #expect(old.deprecationWarnings == [
+            "--experimental-snapshot-catchup-entries is deprecated in v3.6 and will be decommissioned in v3.7. Use '--snapshot-catchup-entries' instead."
+        ])
+        #expect(throws: ConfigError(
+            "cannot set --experimental-watch-progress-notify-interval and --watch-progress-notify-interval at the same time, please use --watch-progress-notify-interval only")) {
+            try config(["--experimental-watch-progress-notify-interval", "1s", "--watch-progress-notify-interval", "2s"])
+        }
+        #expect(try config(["--watch-progress-notify-interval", "3s"]).watchProgressNotifyInterval == .seconds(3))
+        #expect(!(try config(["--experimental-peer-skip-client-san-verification"]).peerTLS.verifiesRemoteAddress))
+        #expect(try config(["--max-learners", "3"]).maxLearners == 3)
+        #expect(try config([]).deprecationWarnings.isEmpty)
+    }
+
     /// An https peer URL needs a peer certificate (given or generated), with etcd's message.
     @Test func httpsPeerURLsNeedAPeerCertificate() throws {
         #expect(throws: ConfigError("cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented")) {

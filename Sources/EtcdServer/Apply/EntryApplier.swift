@@ -24,6 +24,8 @@ final class EntryApplier {
     private(set) var appliedIndex: UInt64
     /// Where apply timings and lease counts go (nil: nowhere, as in the fuzz harness).
     private let metrics: ServerMetrics?
+    /// Learners the membership may hold (`--max-learners`).
+    private let maxLearners: Int
     /// What the batch being applied did for the Raft loop to follow.
     private var effects = AppliedEffects()
 
@@ -31,8 +33,9 @@ final class EntryApplier {
 
     init(
         store: KVStore, backend: Backend, membership: Membership, lessor: Lessor, waits: WaitRegistry, localMemberID: UInt64,
-        metrics: ServerMetrics?, logger: Logger
+        maxLearners: Int = 1, metrics: ServerMetrics?, logger: Logger
     ) throws {
+        self.maxLearners = maxLearners
         self.store = store
         self.backend = backend
         self.membership = membership
@@ -235,7 +238,7 @@ final class EntryApplier {
             if existing != nil { return .memberExists }
             let urls = Set(context?.peerUrls ?? [])
             if membership.members.contains(where: { !urls.isDisjoint(with: $0.peerURLs) }) { return .peerURLExists }
-            if change.type == .addLearnerNode && membership.members.filter(\.isLearner).count >= 1 { return .tooManyLearners }
+            if change.type == .addLearnerNode && membership.members.filter(\.isLearner).count >= maxLearners { return .tooManyLearners }
             return nil
         case .removeNode:
             return existing == nil || removed ? .memberNotFound : nil

@@ -164,7 +164,7 @@ extension EtcdServer {
         let metrics = ServerMetrics(serverVersion: ServerVersion.server)
         let applier = try EntryApplier(
             store: store, backend: backend, membership: membership, lessor: lessor, waits: waits,
-            localMemberID: origin.memberID, metrics: metrics, logger: logger)
+            localMemberID: origin.memberID, maxLearners: config.maxLearners, metrics: metrics, logger: logger)
         let snapshotIndex = origin.storage.latestSnapshot.metadata.index
         if applier.appliedIndex < snapshotIndex {
             throw ConfigError(

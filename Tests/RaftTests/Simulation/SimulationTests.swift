@@ -37,7 +37,7 @@ struct SimulationTests {
     /// Each shard computes on a thread of its own, off the cooperative pool other tests share.
     @Test("seeded runs", arguments: 0..<SimulationTests.shards)
     func seeds(shard: Int) async throws {
-        let failures = try await onDedicatedThread("simulation shard \(shard)") { Self.runShard(shard) }
+        let failures = try await onDedicatedThread("simulation shard \(shard)", nice: 10) { Self.runShard(shard) }
         for failure in failures { Issue.record(Comment(rawValue: failure)) }
     }
 
