@@ -25,10 +25,7 @@ public final class BenchConnection: Sendable {
         switch transport {
         case .lean:
             var tlsHandler: (@Sendable () throws -> any ChannelHandler)?
-            if let tls {
-                let host = endpoint.host
-                tlsHandler = { try tls.handler(host: host) }
-            }
+            if let tls { tlsHandler = { try tls.handler(for: endpoint) } }
             backend = .lean(try await LeanConnection.connect(host: endpoint.host, port: endpoint.port, tlsHandler: tlsHandler))
         case .grpcSwift:
             var config = HTTP2ClientTransport.Posix.Config.defaults

@@ -35,11 +35,11 @@ public struct BenchTLS: Sendable {
         }
     }
 
-    /// A handler for a new connection to `host`: its certificate must be valid for the host
-    /// (an IP address is matched against IP SANs), unless verification is skipped.
-    func handler(host: String) throws -> NIOSSLClientHandler {
-        let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { UInt8($0) != nil }
-        return try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host)
+    /// A handler for a new connection to `endpoint`: its certificate must be valid for the
+    /// host (an IP address is matched against IP SANs), unless verification is skipped.
+    func handler(for endpoint: Endpoint) throws -> NIOSSLClientHandler {
+        let isAddress = endpoint.isIPv4 || endpoint.host.contains(":")
+        return try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : endpoint.host)
     }
 
     /// The same settings for grpc-swift's transport.

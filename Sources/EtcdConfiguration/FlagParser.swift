@@ -62,7 +62,7 @@ public struct FlagParser: Sendable {
         /// Whether flag `name` was given (on the command line or in the environment).
         public func isSet(_ name: String) -> Bool { set[name] != nil }
         /// The value of a boolean flag, with Go's `strconv.ParseBool` spellings of true.
-        public func bool(_ name: String) -> Bool { ["true", "1", "t", "T", "TRUE", "True"].contains(string(name)) }
+        public func bool(_ name: String) -> Bool { FlagParser.isTrue(string(name)) }
 
         /// Parses an unsigned integer flag.
         public func unsigned(_ name: String) throws -> UInt64 {
@@ -159,6 +159,8 @@ public struct FlagParser: Sendable {
     }
 
     private static let trueWords: Set<String> = ["1", "t", "T", "true", "TRUE", "True"]
+    /// Whether `text` is one of Go's `strconv.ParseBool` spellings of true.
+    static func isTrue(_ text: String) -> Bool { trueWords.contains(text) }
     private static let booleanWords: Set<String> = trueWords.union(["0", "f", "F", "false", "FALSE", "False"])
 }
 

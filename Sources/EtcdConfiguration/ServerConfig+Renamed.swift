@@ -16,9 +16,6 @@ extension ServerConfig {
         .init(
             "experimental-peer-skip-client-san-verification", default: "false", isBoolean: true,
             usage: "DEPRECATED. Use --peer-skip-client-san-verification instead."),
-        .init(
-            "max-learners", default: "1",
-            usage: "Sets the maximum number of learners that can be available in the cluster membership."),
     ]
 
     /// The value of `new`, or of its old name when only that was given (recording 3.6's

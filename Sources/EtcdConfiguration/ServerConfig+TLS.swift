@@ -41,7 +41,7 @@ extension ServerConfig {
         peerTLS.allowedCommonNames = values.list("peer-cert-allowed-cn")
         peerTLS.allowedHostnames = values.list("peer-cert-allowed-hostname")
         let skipSAN = try renamedValue(values, new: "peer-skip-client-san-verification")
-        peerTLS.verifiesRemoteAddress = !["true", "1", "t", "T", "TRUE", "True"].contains(skipSAN)
+        peerTLS.verifiesRemoteAddress = !FlagParser.isTrue(skipSAN)
         if !peerTLS.allowedCommonNames.isEmpty && !peerTLS.allowedHostnames.isEmpty {
             throw ConfigError(
                 "AllowedCNs and AllowedHostnames are mutually exclusive (cns=\(goQuoted(peerTLS.allowedCommonNames)), hostnames=\(goQuoted(peerTLS.allowedHostnames)))")

@@ -80,6 +80,9 @@ public struct ServerConfig: Sendable {
         .init(
             "experimental-snapshot-catchup-entries", default: "5000",
             usage: "Number of entries for a slow follower to catch up after compacting the raft storage entries."),
+        .init(
+            "max-learners", default: "1",
+            usage: "Sets the maximum number of learners that can be available in the cluster membership."),
         .init("max-snapshots", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)."),
         .init("max-wals", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)."),
         .init("pre-vote", default: "true", isBoolean: true, usage: "Enable to run an additional Raft election phase."),

@@ -46,18 +46,6 @@ struct PeerIdentity: Sendable, Equatable {
         return [(Self.clusterKey, hex(clusterID)), (Self.fromKey, hex(from)), (Self.toKey, hex(to))]
     }
 
-    var metadata: Metadata {
-        var metadata: Metadata = [:]
-        if peerURLs.isEmpty {
-            metadata.addString(hex(clusterID), forKey: Self.clusterKey)
-            metadata.addString(hex(from), forKey: Self.fromKey)
-            metadata.addString(hex(to), forKey: Self.toKey)
-        } else {
-            metadata.addString(peerURLs.joined(separator: ","), forKey: Self.peerURLsKey)
-        }
-        return metadata
-    }
-
     var header: Swetcdpb_PeerHeader {
         var header = Swetcdpb_PeerHeader()
         header.clusterID = clusterID

@@ -78,6 +78,9 @@ import Testing
         #expect(!(try config(["--experimental-peer-skip-client-san-verification"]).peerTLS.verifiesRemoteAddress))
         #expect(try config(["--max-learners", "3"]).maxLearners == 3)
         #expect(try config([]).deprecationWarnings.isEmpty)
+        #expect(try config(["--max-snapshots", "3"]).deprecationWarnings == [
+            "--max-snapshots is deprecated in 3.6 and will be decommissioned in 3.8."
+        ])
     }
 
     /// An https peer URL needs a peer certificate (given or generated), with etcd's message.

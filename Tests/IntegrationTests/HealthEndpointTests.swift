@@ -28,6 +28,11 @@ import TestLoad
         #expect(cluster.log("m1").contains("some health checks cannot be excluded"))
         #expect(try get("/readyz/no_such_check").code == 404)
         #expect(try Self.curl(["-X", "POST", "http://127.0.0.1:\(m1.clientPort)/livez"]) == Reply(405, "Method Not Allowed\n"))
+        let metrics = try get("/metrics").body.split(separator: "\n")
+        for series in ["etcd_server_healthcheck{", "etcd_server_healthchecks_total{", "etcd_server_health_success "] {
+            #expect(metrics.contains { $0.hasPrefix(series) }, "/metrics has \(series)")
+        }
+        #expect(metrics.contains { $0.hasPrefix("etcd_server_healthchecks_total{") && $0.contains("name=\"linearizable_read\"") })
 
         // The other two members go: m1 has no leader and no quorum.
         cluster.kill("m2")

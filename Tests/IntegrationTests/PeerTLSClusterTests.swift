@@ -67,6 +67,11 @@ import TestLoad
                     cluster: cluster.initialCluster + ",\(name)=https://127.0.0.1:\(ports[1])")
             }
             cluster.forget(name)
+            #expect(cluster.log(name).contains("could not get the cluster's members"), "\(name) says it could not join")
+            if certificate == "peer-intruder" {
+                // Refused after a TLS 1.3 handshake: the joiner sees a closed connection and says what it may mean.
+                #expect(cluster.log(name).contains("it may have refused this side's TLS certificate"), "\(cluster.log(name).suffix(600))")
+            }
             let refusedBy = cluster.members.filter { cluster.log($0.name).contains(reason) }
             #expect(!refusedBy.isEmpty, "a member logs why it refused \(certificate)")
             for member in refusedBy {
