@@ -6,37 +6,64 @@ import Darwin
 #endif
 
 /// Free TCP ports for servers to listen on.
+///
+/// Ports come from 20000–31999, below Linux's ephemeral range (32768–60999): the kernel never
+/// hands a port from there to an outgoing connection's source or to another `bind(0)`, so a
+/// port chosen here stays free until the server binds it. Each process walks the range from
+/// its own starting point and never hands out a port twice, so servers of one test process
+/// never collide with each other either.
 public enum Ports {
-    /// Free TCP ports on 127.0.0.1, chosen by the kernel (bind to port 0); all sockets are held
-    /// open until every port is chosen, so the ports are distinct.
+    static let range = 20000..<32000
+
+    /// `count` distinct free ports on 127.0.0.1, none handed out before by this process.
     public static func free(_ count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        var ports: [Int] = []
-        for _ in 0..<count {
-            #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-            #endif
-            guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
-            sockets.append(fd)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = 0
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        try cursor.withLock { next in
+            var ports: [Int] = []
+            var tried = 0
+            while ports.count < count {
+                guard tried < range.count else { throw HarnessError("no free port left in \(range)") }
+                let port = range.lowerBound + (next - range.lowerBound) % range.count
+                next = port + 1
+                tried += 1
+                if try isFree(port) { ports.append(port) }
             }
-            guard bound == 0 else { throw HarnessError("bind() failed: errno \(errno)") }
-            let named = withUnsafeMutablePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-            }
-            guard named == 0 else { throw HarnessError("getsockname() failed: errno \(errno)") }
-            ports.append(Int(UInt16(bigEndian: addr.sin_port)))
+            return ports
         }
-        return ports
+    }
+
+    private static let cursor = LockedValue(range.lowerBound + Int(getpid()) * 7919 % range.count)
+
+    /// Whether 127.0.0.1:`port` can be bound now (tried and released at once).
+    private static func isFree(_ port: Int) throws -> Bool {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return bound == 0
+    }
+}
+
+/// A value shared between threads behind a lock.
+final class LockedValue<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }
 
