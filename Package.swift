@@ -55,6 +55,8 @@ let package = Package(
         // Segmented, checksummed write-ahead log of Raft entries and hard state.
         .target(name: "WAL", dependencies: ["Raft", "Checksum"], swiftSettings: swiftSettings),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libxcrypt's bcrypt, the password hash etcd stores (libcrypt-dev, which libc6-dev pulls in).
+        .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         // The backend: bucketed key-value tables in SQLite, written in batches.
         // Waits and timers on the monotonic clock (a wall clock stepped back stretches none).
         .target(name: "Timing", swiftSettings: swiftSettings),
@@ -63,6 +65,17 @@ let package = Package(
         .target(name: "MVCC", dependencies: ["Storage", "Checksum", "Timing"], swiftSettings: swiftSettings),
         // Leases: grant/revoke through the log, time kept by the leader, keys attached.
         .target(name: "Lease", dependencies: ["Storage", "MVCC", "Timing"], swiftSettings: swiftSettings),
+        // etcd's users, roles and permissions: the auth state applied from the log and kept in
+        // the backend, permission checks, bcrypt passwords, simple and JWT tokens.
+        .target(
+            name: "Auth",
+            dependencies: [
+                "CCrypt", "EtcdErrors", "EtcdProto", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Member-to-member traffic over gRPC: Raft messages, snapshots, forwarded calls.
         .target(
             name: "Transport",
@@ -83,7 +96,7 @@ let package = Package(
             name: "EtcdServer",
             dependencies: [
                 "EtcdConfiguration", "EtcdErrors", "EtcdProto", "Raft", "WAL", "Storage", "MVCC", "Lease", "Transport",
-                "Checksum", "EtcdTLS", "Timing",
+                "Checksum", "EtcdTLS", "Timing", "Auth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -168,6 +181,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "LeaseTests", dependencies: ["Lease", "MVCC", "Storage"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AuthTests",
+            dependencies: ["Auth", "EtcdProto", "Storage", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "EtcdAPITests",
             dependencies: [

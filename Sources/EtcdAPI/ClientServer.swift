@@ -37,6 +37,7 @@ public struct ClientServer: Sendable {
         ElectionService.register(server, in: &routes)
         MaintenanceService.register(server, in: &routes)
         ClusterService.register(server, in: &routes)
+        AuthService.register(server, in: &routes)
         HealthService.register(in: &routes)
         return routes
     }
@@ -102,7 +103,8 @@ public struct ClientServer: Sendable {
                     let makeGRPC: () -> [any ChannelHandler] = {
                         GRPCServerConnection.handlers(
                             on: channel, routes: routes, maxMessageBytes: limits.maxMessageBytes,
-                            maxConcurrentStreams: maxConcurrentStreams, refusesLeaderRequiringCalls: refusal)
+                            maxConcurrentStreams: maxConcurrentStreams, refusesLeaderRequiringCalls: refusal,
+                            identify: { ClientCertificateName.of($0) })
                     }
                     let makeHTTP: () -> [any ChannelHandler] = {
                         [

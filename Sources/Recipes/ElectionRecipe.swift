@@ -10,23 +10,23 @@ extension EtcdServer {
     static let missingLeaderKey = EtcdError(.unknown, "\"leader\" field must be provided")
 
     /// Election.Campaign: waits until the request's lease holds the election, then answers its leader key.
-    public func campaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await electionCampaign(request) }
+    public func campaign(_ request: V3electionpb_CampaignRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3electionpb_CampaignResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await electionCampaign(request) }
     }
 
     /// Election.Proclaim: the leader sets a new value.
-    public func proclaim(_ request: V3electionpb_ProclaimRequest) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await electionProclaim(request) }
+    public func proclaim(_ request: V3electionpb_ProclaimRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3electionpb_ProclaimResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await electionProclaim(request) }
     }
 
     /// Election.Resign: the leader gives up leadership (its key is deleted).
-    public func resign(_ request: V3electionpb_ResignRequest) async throws(EtcdError) -> V3electionpb_ResignResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await electionResign(request) }
+    public func resign(_ request: V3electionpb_ResignRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3electionpb_ResignResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await electionResign(request) }
     }
 
     /// Election.Leader: the current leader's key-value.
-    public func leader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await electionLeader(request) }
+    public func leader(_ request: V3electionpb_LeaderRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3electionpb_LeaderResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await electionLeader(request) }
     }
 
     private func electionCampaign(_ request: V3electionpb_CampaignRequest) async throws(EtcdError) -> V3electionpb_CampaignResponse {
@@ -38,7 +38,7 @@ extension EtcdServer {
         txn.compare = [Self.createRevisionIs(key, 0)]
         txn.success = [Self.putOp(key, request.value, lease: request.lease)]
         txn.failure = [Self.getOp(key)]
-        let response = try await self.txn(txn)
+        let response = try await self.txn(txn, as: Self.recipeCaller)
 
         var leader = V3electionpb_LeaderKey()
         leader.name = request.name
@@ -76,7 +76,7 @@ extension EtcdServer {
         var txn = Etcdserverpb_TxnRequest()
         txn.compare = [Self.createRevisionIs(request.leader.key, request.leader.rev)]
         txn.success = [Self.putOp(request.leader.key, request.value, lease: request.leader.lease)]
-        let response = try await self.txn(txn)
+        let response = try await self.txn(txn, as: Self.recipeCaller)
         guard response.succeeded else { throw Self.notLeader }
         var answer = V3electionpb_ProclaimResponse()
         answer.header = response.header
@@ -95,7 +95,7 @@ extension EtcdServer {
         var txn = Etcdserverpb_TxnRequest()
         txn.compare = [Self.createRevisionIs(leader.key, leader.rev)]
         txn.success = [Self.deleteOp(leader.key)]
-        return try await self.txn(txn).header
+        return try await self.txn(txn, as: Self.recipeCaller).header
     }
 
     private func electionLeader(_ request: V3electionpb_LeaderRequest) async throws(EtcdError) -> V3electionpb_LeaderResponse {
@@ -109,7 +109,13 @@ extension EtcdServer {
 
     /// Every leader value of the election, in order: the current leader (or the first to
     /// come), each of its proclamations, and the next leader once it resigns or its lease ends.
-    public func observe(_ request: V3electionpb_LeaderRequest, _ send: (V3electionpb_LeaderResponse) async throws -> Void) async throws {
+    public func observe(
+        _ request: V3electionpb_LeaderRequest, as caller: Credentials = .none, _ send: (V3electionpb_LeaderResponse) async throws -> Void
+    ) async throws {
+        try await Self.$recipeCaller.withValue(caller) { try await observeLeaders(request, send) }
+    }
+
+    private func observeLeaders(_ request: V3electionpb_LeaderRequest, _ send: (V3electionpb_LeaderResponse) async throws -> Void) async throws {
         let prefix = request.name + Data("/".utf8)
         while !Task.isCancelled {
             let current = try await keyByCreation(prefix: prefix, first: true)

@@ -7,13 +7,13 @@ import Foundation
 /// to be deleted. The key's creation revision is a fencing token.
 extension EtcdServer {
     /// Lock.Lock: waits until the request's lease holds the lock, then answers the key that holds it.
-    public func lock(_ request: V3lockpb_LockRequest) async throws(EtcdError) -> V3lockpb_LockResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await mutexLock(request) }
+    public func lock(_ request: V3lockpb_LockRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3lockpb_LockResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await mutexLock(request) }
     }
 
     /// Lock.Unlock: releases the lock held by the key.
-    public func unlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
-        try await Self.asRecipeError { () async throws(EtcdError) in try await mutexUnlock(request) }
+    public func unlock(_ request: V3lockpb_UnlockRequest, as caller: Credentials = .none) async throws(EtcdError) -> V3lockpb_UnlockResponse {
+        try await Self.asRecipeError(as: caller) { () async throws(EtcdError) in try await mutexUnlock(request) }
     }
 
     private func mutexLock(_ request: V3lockpb_LockRequest) async throws(EtcdError) -> V3lockpb_LockResponse {
@@ -26,7 +26,7 @@ extension EtcdServer {
         txn.compare = [Self.createRevisionIs(myKey, 0)]
         txn.success = [Self.putOp(myKey, Data(), lease: request.lease), Self.firstCreatedOp(prefix)]
         txn.failure = [Self.getOp(myKey), Self.firstCreatedOp(prefix)]
-        let response = try await self.txn(txn)
+        let response = try await self.txn(txn, as: Self.recipeCaller)
 
         var myRevision = response.header.revision
         if !response.succeeded, let mine = response.responses[0].rangeResponse.kvs.first {
@@ -46,7 +46,7 @@ extension EtcdServer {
             // The session may have expired while waiting: the key must still be there.
             var get = Etcdserverpb_RangeRequest()
             get.key = myKey
-            let mine = try await range(get)
+            let mine = try await range(get, as: Self.recipeCaller)
             guard !mine.kvs.isEmpty else { throw EtcdError(.unknown, "mutex: session is expired") }
             header = mine.header
         }
@@ -59,7 +59,7 @@ extension EtcdServer {
     private func mutexUnlock(_ request: V3lockpb_UnlockRequest) async throws(EtcdError) -> V3lockpb_UnlockResponse {
         var delete = Etcdserverpb_DeleteRangeRequest()
         delete.key = request.key
-        let deleted = try await deleteRange(delete)
+        let deleted = try await deleteRange(delete, as: Self.recipeCaller)
         var answer = V3lockpb_UnlockResponse()
         answer.header = deleted.header
         return answer

@@ -28,7 +28,7 @@ extension EtcdServer {
         request.sortOrder = first ? .ascend : .descend
         request.limit = 1
         request.maxCreateRevision = maxCreateRevision
-        return try await range(request)
+        return try await range(request, as: Self.recipeCaller)
     }
 
     /// Waits until `key` is deleted, watching from `revision`.
@@ -107,13 +107,20 @@ extension EtcdServer {
     /// etcd serves the lock and election services through its own client library
     /// (v3lock/v3election on clientv3), so every error reaches their clients as a plain Go
     /// error: gRPC code Unknown with etcd's message.
-    static func asRecipeError<T>(_ body: () async throws(EtcdError) -> T) async throws(EtcdError) -> T {
+    static func asRecipeError<T>(as caller: Credentials, _ body: () async throws(EtcdError) -> T) async throws(EtcdError) -> T {
         do {
-            return try await body()
-        } catch {
+            return try await $recipeCaller.withValue(caller) { try await body() }
+        } catch let error as EtcdError {
             throw EtcdError(.unknown, error.message)
+        } catch {
+            throw EtcdError(.unknown, "\(error)")
         }
     }
+
+    /// Who the recipe running in this task runs for: etcd's recipes are clients of the
+    /// server that carry their caller's token, so every KV call a recipe makes is checked
+    /// against the caller's permissions.
+    @TaskLocal static var recipeCaller = Credentials.none
 
     /// etcd's concurrency.NewSession for a request without a lease: a new lease with the
     /// session's default TTL (60 s), which then lives on its own (the session is orphaned).
@@ -121,7 +128,7 @@ extension EtcdServer {
         guard lease == 0 else { return lease }
         var grant = Etcdserverpb_LeaseGrantRequest()
         grant.ttl = 60
-        return try await leaseGrant(grant).id
+        return try await leaseGrant(grant, as: Self.recipeCaller).id
     }
 
     /// The key a session owns under a recipe prefix: the prefix and the lease ID in hex.

@@ -35,7 +35,7 @@ import Testing
         }
         // Answers through a completion: at once on the event loop for a serializable range,
         // from another thread otherwise; a negative limit fails like etcd's validation.
-        routes.unary(range) { (request: Etcdserverpb_RangeRequest, loop, respond: @escaping @Sendable (Result<Etcdserverpb_RangeResponse, EtcdError>) -> Void) in
+        routes.unary(range) { (request: Etcdserverpb_RangeRequest, _, loop, respond: @escaping @Sendable (Result<Etcdserverpb_RangeResponse, EtcdError>) -> Void) in
             #expect(loop.inEventLoop)
             var response = Etcdserverpb_RangeResponse()
             response.count = Int64(request.key.count)

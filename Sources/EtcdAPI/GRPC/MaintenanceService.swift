@@ -3,35 +3,47 @@ import EtcdServer
 import LeanGRPC
 
 /// `etcdserverpb.Maintenance`: status and hashes. Alarms are never raised (there is no
-/// space quota yet), so the alarm list is always empty.
+/// space quota yet), so the alarm list is always empty. Under auth, as in etcd 3.6: Status
+/// and listing alarms need a user, everything else the root role.
 enum MaintenanceService {
     static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
         typealias Method = Etcdserverpb_Maintenance.Method
-        routes.unary(Method.Status.descriptor) { (_: Etcdserverpb_StatusRequest) in try server.status() }
-        routes.unary(Method.HashKV.descriptor) { (request: Etcdserverpb_HashKVRequest) in try server.hashKV(revision: request.revision) }
-        routes.unary(Method.Alarm.descriptor) { try alarm($0, server: server) }
-        routes.unary(Method.Defragment.descriptor) { (_: Etcdserverpb_DefragmentRequest) -> Etcdserverpb_DefragmentResponse in
+        routes.unary(Method.Status.descriptor, withHead: { (_: Etcdserverpb_StatusRequest, head) in
+            try await server.requireIdentity(Credentials(head))
+            return try server.status()
+        })
+        routes.rootOnly(Method.HashKV.descriptor, server: server) { (request: Etcdserverpb_HashKVRequest) in
+            try server.hashKV(revision: request.revision)
+        }
+        routes.unary(Method.Alarm.descriptor, withHead: { try await alarm($0, server: server, caller: Credentials($1)) })
+        routes.rootOnly(Method.Defragment.descriptor, server: server) { (_: Etcdserverpb_DefragmentRequest) -> Etcdserverpb_DefragmentResponse in
             throw Unsupported.feature("defragment")
         }
-        routes.unary(Method.Hash.descriptor) { (_: Etcdserverpb_HashRequest) -> Etcdserverpb_HashResponse in
+        routes.rootOnly(Method.Hash.descriptor, server: server) { (_: Etcdserverpb_HashRequest) -> Etcdserverpb_HashResponse in
             throw Unsupported.feature("Hash (use HashKV)")
         }
-        routes.serverStreaming(Method.Snapshot.descriptor) {
-            (_: Etcdserverpb_SnapshotRequest, _: GRPCResponseWriter<Etcdserverpb_SnapshotResponse>) in
+        routes.streaming(Method.Snapshot.descriptor) {
+            (requests: GRPCRequestStream<Etcdserverpb_SnapshotRequest>, _: GRPCResponseWriter<Etcdserverpb_SnapshotResponse>) in
+            try await server.requireAdmin(Credentials(requests.head))
             throw Unsupported.feature("snapshot")
         }
-        routes.unary(Method.MoveLeader.descriptor) { (request: Etcdserverpb_MoveLeaderRequest) in
+        routes.rootOnly(Method.MoveLeader.descriptor, server: server) { (request: Etcdserverpb_MoveLeaderRequest) in
             try await server.moveLeader(to: request.targetID)
             return Etcdserverpb_MoveLeaderResponse()
         }
-        routes.unary(Method.Downgrade.descriptor) { (_: Etcdserverpb_DowngradeRequest) -> Etcdserverpb_DowngradeResponse in
+        routes.rootOnly(Method.Downgrade.descriptor, server: server) { (_: Etcdserverpb_DowngradeRequest) -> Etcdserverpb_DowngradeResponse in
             throw Unsupported.feature("downgrade")
         }
     }
 
     /// Alarms: none is ever raised yet, so GET answers an empty list.
-    static func alarm(_ request: Etcdserverpb_AlarmRequest, server: EtcdServer) throws -> Etcdserverpb_AlarmResponse {
-        guard request.action == .get else { throw Unsupported.feature("activating or deactivating alarms") }
+    static func alarm(_ request: Etcdserverpb_AlarmRequest, server: EtcdServer, caller: Credentials) async throws -> Etcdserverpb_AlarmResponse {
+        if request.action == .get {
+            try await server.requireIdentity(caller)
+        } else {
+            try await server.requireAdmin(caller)
+            throw Unsupported.feature("activating or deactivating alarms")
+        }
         var response = Etcdserverpb_AlarmResponse()
         response.header = server.header()
         return response

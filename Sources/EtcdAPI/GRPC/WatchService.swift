@@ -9,22 +9,22 @@ enum WatchService {
     static func register(_ server: EtcdServer, in routes: inout GRPCRoutes) {
         routes.streaming(Etcdserverpb_Watch.Method.Watch.descriptor) {
             (requests: GRPCRequestStream<Etcdserverpb_WatchRequest>, responses: GRPCResponseWriter<Etcdserverpb_WatchResponse>) in
-            try await watch(requests, responses, server: server)
+            try await watch(requests, responses, server: server, caller: Credentials(requests.head))
         }
     }
 
     static func watch(
         _ request: GRPCRequestStream<Etcdserverpb_WatchRequest>, _ response: GRPCResponseWriter<Etcdserverpb_WatchResponse>,
-        server: EtcdServer
+        server: EtcdServer, caller: Credentials
     ) async throws {
         try server.requireVoter()
-        let session = WatchSession(server: server)
+        let session = WatchSession(server: server, caller: caller)
         defer { session.stream.close() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // A client that stops sending keeps its watches (as with etcd); only
                 // cancelling the RPC ends them.
-                for try await message in request { session.handle(message) }
+                for try await message in request { await session.handle(message) }
                 try await Task.sleep(for: .seconds(Int64.max / 2))
             }
             group.addTask { try await session.send { try await response.write(contentsOf: $0) } }
@@ -40,6 +40,8 @@ enum WatchService {
 final class WatchSession: Sendable {
     let server: EtcdServer
     let stream: MemberWatchStream
+    /// Who opened the stream: every watch it creates needs read access to its whole range.
+    let caller: Credentials
     private struct Options {
         var prevKV: Set<Int64> = []
         var fragment: Set<Int64> = []
@@ -61,14 +63,18 @@ final class WatchSession: Sendable {
     }
     private let options = Mutex(Options())
 
-    init(server: EtcdServer) {
+    init(server: EtcdServer, caller: Credentials) {
         self.server = server
+        self.caller = caller
         stream = server.makeWatchStream()
     }
 
-    func handle(_ message: Etcdserverpb_WatchRequest) {
+    func handle(_ message: Etcdserverpb_WatchRequest) async {
         switch message.requestUnion {
         case .createRequest(let create):
+            if let refusal = await server.watchRefusal(key: create.key, rangeEnd: create.rangeEnd, as: caller) {
+                return stream.reject(reason: refusal)
+            }
             let id = create.watchID != 0 ? create.watchID : stream.takeAutomaticID()
             // The options go in before the watch exists, so its first events already see them.
             let taken = stream.hasWatch(id)

@@ -14,18 +14,18 @@ struct Gateway: Sendable {
     let server: EtcdServer
 
     /// What a path is bound to.
-    private enum Route {
-        case unary(@Sendable (EtcdServer, Substring) async throws -> String)
-        case streaming(@Sendable (EtcdServer, String, HTTPBodyWriter) async throws -> Void)
+    enum Route {
+        case unary(@Sendable (EtcdServer, Substring, Credentials) async throws -> String)
+        case streaming(@Sendable (EtcdServer, String, Credentials, HTTPBodyWriter) async throws -> Void)
     }
 
-    private static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _: Request.Type, _ call: @escaping @Sendable (EtcdServer, Request) async throws -> Response
+    static func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _: Request.Type, _ call: @escaping @Sendable (EtcdServer, Request, Credentials) async throws -> Response
     ) -> Route {
-        .unary { server, body in
+        .unary { server, body, caller in
             let request = try GatewayJSON.decode(Request.self, from: body)
             try checkSize(of: request, body: body, limit: server.config.maxReceivedMessageBytes)
-            return GatewayJSON.encode(try await call(server, request))
+            return GatewayJSON.encode(try await call(server, request, caller))
         }
     }
 
@@ -40,73 +40,90 @@ struct Gateway: Sendable {
         }
     }
 
+    /// A method swetcd does not have yet: the caller must be root to learn that, as etcd's
+    /// admin-only maintenance calls check their caller first.
     private static func unsupported<Request: SwiftProtobuf.Message>(_: Request.Type, _ error: RPCError) -> Route {
-        .unary { _, body in
+        .unary { server, body, caller in
             _ = try GatewayJSON.decode(Request.self, from: body)
+            try await server.requireAdmin(caller)
             throw error
         }
     }
 
     private static let routes: [String: Route] = [
-        "/v3/kv/range": unary(Etcdserverpb_RangeRequest.self) { try await $0.range($1) },
-        "/v3/kv/put": unary(Etcdserverpb_PutRequest.self) { try await $0.put($1) },
-        "/v3/kv/deleterange": unary(Etcdserverpb_DeleteRangeRequest.self) { try await $0.deleteRange($1) },
-        "/v3/kv/txn": unary(Etcdserverpb_TxnRequest.self) { try await $0.txn($1) },
-        "/v3/kv/compaction": unary(Etcdserverpb_CompactionRequest.self) { try await $0.compact($1) },
+        "/v3/kv/range": unary(Etcdserverpb_RangeRequest.self) { try await $0.range($1, as: $2) },
+        "/v3/kv/put": unary(Etcdserverpb_PutRequest.self) { try await $0.put($1, as: $2) },
+        "/v3/kv/deleterange": unary(Etcdserverpb_DeleteRangeRequest.self) { try await $0.deleteRange($1, as: $2) },
+        "/v3/kv/txn": unary(Etcdserverpb_TxnRequest.self) { try await $0.txn($1, as: $2) },
+        "/v3/kv/compaction": unary(Etcdserverpb_CompactionRequest.self) { try await $0.compact($1, as: $2) },
 
         "/v3/watch": .streaming(watch),
 
-        "/v3/lease/grant": unary(Etcdserverpb_LeaseGrantRequest.self) { try await $0.leaseGrant($1) },
-        "/v3/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
-        "/v3/kv/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1) },
+        "/v3/lease/grant": unary(Etcdserverpb_LeaseGrantRequest.self) { try await $0.leaseGrant($1, as: $2) },
+        "/v3/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1, as: $2) },
+        "/v3/kv/lease/revoke": unary(Etcdserverpb_LeaseRevokeRequest.self) { try await $0.leaseRevoke($1, as: $2) },
         "/v3/lease/keepalive": .streaming(keepAlive),
-        "/v3/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1) },
-        "/v3/kv/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1) },
-        "/v3/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
-        "/v3/kv/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _ in server.leaseLeases() },
+        "/v3/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1, as: $2) },
+        "/v3/kv/lease/timetolive": unary(Etcdserverpb_LeaseTimeToLiveRequest.self) { try await $0.leaseTimeToLiveFromLeader($1, as: $2) },
+        "/v3/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _, caller in try await server.leaseLeases(as: caller) },
+        "/v3/kv/lease/leases": unary(Etcdserverpb_LeaseLeasesRequest.self) { server, _, caller in try await server.leaseLeases(as: caller) },
 
-        "/v3/cluster/member/list": unary(Etcdserverpb_MemberListRequest.self) { try await $0.memberList(linearizable: $1.linearizable) },
-        "/v3/cluster/member/add": unary(Etcdserverpb_MemberAddRequest.self) { try await $0.memberAdd($1) },
-        "/v3/cluster/member/remove": unary(Etcdserverpb_MemberRemoveRequest.self) { try await $0.memberRemove($1) },
-        "/v3/cluster/member/update": unary(Etcdserverpb_MemberUpdateRequest.self) { try await $0.memberUpdate($1) },
-        "/v3/cluster/member/promote": unary(Etcdserverpb_MemberPromoteRequest.self) { try await $0.memberPromote($1) },
+        "/v3/cluster/member/list": unary(Etcdserverpb_MemberListRequest.self) { server, request, caller in
+            try await server.requireIdentity(caller)
+            return try await server.memberList(linearizable: request.linearizable)
+        },
+        "/v3/cluster/member/add": admin(Etcdserverpb_MemberAddRequest.self) { try await $0.memberAdd($1) },
+        "/v3/cluster/member/remove": admin(Etcdserverpb_MemberRemoveRequest.self) { try await $0.memberRemove($1) },
+        "/v3/cluster/member/update": admin(Etcdserverpb_MemberUpdateRequest.self) { try await $0.memberUpdate($1) },
+        "/v3/cluster/member/promote": admin(Etcdserverpb_MemberPromoteRequest.self) { try await $0.memberPromote($1) },
 
-        "/v3/maintenance/status": unary(Etcdserverpb_StatusRequest.self) { server, _ in try server.status() },
-        "/v3/maintenance/hashkv": unary(Etcdserverpb_HashKVRequest.self) { try $0.hashKV(revision: $1.revision) },
-        "/v3/maintenance/alarm": unary(Etcdserverpb_AlarmRequest.self) { try MaintenanceService.alarm($1, server: $0) },
+        "/v3/maintenance/status": unary(Etcdserverpb_StatusRequest.self) { server, _, caller in
+            try await server.requireIdentity(caller)
+            return try server.status()
+        },
+        "/v3/maintenance/hashkv": admin(Etcdserverpb_HashKVRequest.self) { try $0.hashKV(revision: $1.revision) },
+        "/v3/maintenance/alarm": unary(Etcdserverpb_AlarmRequest.self) { try await MaintenanceService.alarm($1, server: $0, caller: $2) },
         "/v3/maintenance/hash": unsupported(Etcdserverpb_HashRequest.self, Unsupported.feature("Hash (use HashKV)")),
         "/v3/maintenance/defragment": unsupported(Etcdserverpb_DefragmentRequest.self, Unsupported.feature("defragment")),
         "/v3/maintenance/snapshot": unsupported(Etcdserverpb_SnapshotRequest.self, Unsupported.feature("snapshot")),
-        "/v3/maintenance/transfer-leadership": unary(Etcdserverpb_MoveLeaderRequest.self) { server, request in
+        "/v3/maintenance/transfer-leadership": admin(Etcdserverpb_MoveLeaderRequest.self) { server, request in
             try await server.moveLeader(to: request.targetID)
             return Etcdserverpb_MoveLeaderResponse()
         },
         "/v3/maintenance/downgrade": unsupported(Etcdserverpb_DowngradeRequest.self, Unsupported.feature("downgrade")),
 
-        "/v3/auth/authenticate": unsupported(Etcdserverpb_AuthenticateRequest.self, Unsupported.authentication),
-        "/v3/auth/status": unsupported(Etcdserverpb_AuthStatusRequest.self, Unsupported.authentication),
-        "/v3/auth/enable": unsupported(Etcdserverpb_AuthEnableRequest.self, Unsupported.authentication),
-        "/v3/auth/disable": unsupported(Etcdserverpb_AuthDisableRequest.self, Unsupported.authentication),
+        "/v3/lock/lock": unary(V3lockpb_LockRequest.self) { try await $0.lock($1, as: $2) },
+        "/v3/lock/unlock": unary(V3lockpb_UnlockRequest.self) { try await $0.unlock($1, as: $2) },
 
-        "/v3/lock/lock": unary(V3lockpb_LockRequest.self) { try await $0.lock($1) },
-        "/v3/lock/unlock": unary(V3lockpb_UnlockRequest.self) { try await $0.unlock($1) },
-
-        "/v3/election/campaign": unary(V3electionpb_CampaignRequest.self) { try await $0.campaign($1) },
-        "/v3/election/proclaim": unary(V3electionpb_ProclaimRequest.self) { try await $0.proclaim($1) },
-        "/v3/election/leader": unary(V3electionpb_LeaderRequest.self) { try await $0.leader($1) },
-        "/v3/election/resign": unary(V3electionpb_ResignRequest.self) { try await $0.resign($1) },
+        "/v3/election/campaign": unary(V3electionpb_CampaignRequest.self) { try await $0.campaign($1, as: $2) },
+        "/v3/election/proclaim": unary(V3electionpb_ProclaimRequest.self) { try await $0.proclaim($1, as: $2) },
+        "/v3/election/leader": unary(V3electionpb_LeaderRequest.self) { try await $0.leader($1, as: $2) },
+        "/v3/election/resign": unary(V3electionpb_ResignRequest.self) { try await $0.resign($1, as: $2) },
         "/v3/election/observe": .streaming(observe),
-    ]
+    ].merging(authRoutes) { first, _ in first }
 
-    /// Answers `request` if its path is a gateway path; nil otherwise.
+    /// A method only the root role may call (once auth is enabled).
+    private static func admin<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _: Request.Type, _ call: @escaping @Sendable (EtcdServer, Request) async throws -> Response
+    ) -> Route {
+        unary(Request.self) { server, request, caller in
+            try await server.requireAdmin(caller)
+            return try await call(server, request)
+        }
+    }
+
+    /// Answers `request` if its path is a gateway path; nil otherwise. The caller is who the
+    /// `Authorization` header's token says: as in etcd, the gateway ignores client
+    /// certificates.
     func respond(to request: HTTPRequest) async -> HTTPReply? {
         guard let route = Self.routes[String(request.path)] else { return nil }
         guard request.head.method == .POST else { return .complete(.methodNotAllowed(allow: nil)) }
         let body = String(buffer: request.body)
+        let caller = Credentials(token: request.head.headers.first(name: "Authorization"))
         switch route {
         case .unary(let call):
             do {
-                var response = HTTPResponse.json(try await call(server, Substring(body)))
+                var response = HTTPResponse.json(try await call(server, Substring(body), caller))
                 response.headers.add(name: Self.grpcContentTypeHeader, value: "application/grpc")
                 return .complete(response)
             } catch {
@@ -119,7 +136,7 @@ struct Gateway: Sendable {
             let server = self.server
             return .stream(HTTPStreamingResponse(headers: headers) { writer in
                 do {
-                    try await run(server, body, writer)
+                    try await run(server, body, caller, writer)
                 } catch let error where !(error is CancellationError) {
                     try await writer.write(Self.streamError(GatewayError(error)))
                 }
@@ -140,11 +157,11 @@ struct Gateway: Sendable {
 
     /// `/v3/watch`: each JSON object of the body is a WatchRequest; responses stream until
     /// the client disconnects.
-    private static func watch(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
-        let session = WatchSession(server: server)
+    private static func watch(server: EtcdServer, body: String, caller: Credentials, writer: HTTPBodyWriter) async throws {
+        let session = WatchSession(server: server, caller: caller)
         defer { session.stream.close() }
         for object in GatewayJSON.objects(in: body) {
-            session.handle(try GatewayJSON.decode(Etcdserverpb_WatchRequest.self, from: object))
+            await session.handle(try GatewayJSON.decode(Etcdserverpb_WatchRequest.self, from: object))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -159,11 +176,11 @@ struct Gateway: Sendable {
     }
 
     /// `/v3/lease/keepalive`: one keep-alive per JSON object of the body.
-    private static func keepAlive(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
+    private static func keepAlive(server: EtcdServer, body: String, caller: Credentials, writer: HTTPBodyWriter) async throws {
         for object in GatewayJSON.objects(in: body).ifEmpty([Substring("{}")]) {
             let request = try GatewayJSON.decode(Etcdserverpb_LeaseKeepAliveRequest.self, from: object)
             do {
-                try await writer.write(GatewayJSON.result(try await server.leaseKeepAlive(request.id)))
+                try await writer.write(GatewayJSON.result(try await server.leaseKeepAlive(request.id, as: caller)))
             } catch let error as EtcdError {
                 throw error
             }
@@ -171,9 +188,9 @@ struct Gateway: Sendable {
     }
 
     /// `/v3/election/observe`: the leader's values as they change.
-    private static func observe(server: EtcdServer, body: String, writer: HTTPBodyWriter) async throws {
+    private static func observe(server: EtcdServer, body: String, caller: Credentials, writer: HTTPBodyWriter) async throws {
         let request = try GatewayJSON.decode(V3electionpb_LeaderRequest.self, from: Substring(body))
-        try await server.observe(request) { try await writer.write(GatewayJSON.result($0)) }
+        try await server.observe(request, as: caller) { try await writer.write(GatewayJSON.result($0)) }
     }
 }
 

@@ -33,6 +33,13 @@ public nonisolated struct Swetcdpb_RequestHeader: Sendable {
 
   public var id: UInt64 = 0
 
+  /// Who asked, when auth is enabled: the user the proposing member resolved the request's
+  /// token (or certificate) to, and the auth revision it was resolved at. Every member checks
+  /// the request's permissions against its auth state when applying it.
+  public var username: String = String()
+
+  public var authRevision: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -134,6 +141,103 @@ public nonisolated struct Swetcdpb_InternalRequest: Sendable {
     set {request = .clusterVersion(newValue)}
   }
 
+  public var authEnable: Etcdserverpb_AuthEnableRequest {
+    get {
+      if case .authEnable(let v)? = request {return v}
+      return Etcdserverpb_AuthEnableRequest()
+    }
+    set {request = .authEnable(newValue)}
+  }
+
+  public var authDisable: Etcdserverpb_AuthDisableRequest {
+    get {
+      if case .authDisable(let v)? = request {return v}
+      return Etcdserverpb_AuthDisableRequest()
+    }
+    set {request = .authDisable(newValue)}
+  }
+
+  public var authenticate: Swetcdpb_Authenticate {
+    get {
+      if case .authenticate(let v)? = request {return v}
+      return Swetcdpb_Authenticate()
+    }
+    set {request = .authenticate(newValue)}
+  }
+
+  /// The password is replaced by its bcrypt hash before proposing: no plaintext in the log.
+  public var authUserAdd: Etcdserverpb_AuthUserAddRequest {
+    get {
+      if case .authUserAdd(let v)? = request {return v}
+      return Etcdserverpb_AuthUserAddRequest()
+    }
+    set {request = .authUserAdd(newValue)}
+  }
+
+  public var authUserDelete: Etcdserverpb_AuthUserDeleteRequest {
+    get {
+      if case .authUserDelete(let v)? = request {return v}
+      return Etcdserverpb_AuthUserDeleteRequest()
+    }
+    set {request = .authUserDelete(newValue)}
+  }
+
+  public var authUserChangePassword: Etcdserverpb_AuthUserChangePasswordRequest {
+    get {
+      if case .authUserChangePassword(let v)? = request {return v}
+      return Etcdserverpb_AuthUserChangePasswordRequest()
+    }
+    set {request = .authUserChangePassword(newValue)}
+  }
+
+  public var authUserGrantRole: Etcdserverpb_AuthUserGrantRoleRequest {
+    get {
+      if case .authUserGrantRole(let v)? = request {return v}
+      return Etcdserverpb_AuthUserGrantRoleRequest()
+    }
+    set {request = .authUserGrantRole(newValue)}
+  }
+
+  public var authUserRevokeRole: Etcdserverpb_AuthUserRevokeRoleRequest {
+    get {
+      if case .authUserRevokeRole(let v)? = request {return v}
+      return Etcdserverpb_AuthUserRevokeRoleRequest()
+    }
+    set {request = .authUserRevokeRole(newValue)}
+  }
+
+  public var authRoleAdd: Etcdserverpb_AuthRoleAddRequest {
+    get {
+      if case .authRoleAdd(let v)? = request {return v}
+      return Etcdserverpb_AuthRoleAddRequest()
+    }
+    set {request = .authRoleAdd(newValue)}
+  }
+
+  public var authRoleDelete: Etcdserverpb_AuthRoleDeleteRequest {
+    get {
+      if case .authRoleDelete(let v)? = request {return v}
+      return Etcdserverpb_AuthRoleDeleteRequest()
+    }
+    set {request = .authRoleDelete(newValue)}
+  }
+
+  public var authRoleGrantPermission: Etcdserverpb_AuthRoleGrantPermissionRequest {
+    get {
+      if case .authRoleGrantPermission(let v)? = request {return v}
+      return Etcdserverpb_AuthRoleGrantPermissionRequest()
+    }
+    set {request = .authRoleGrantPermission(newValue)}
+  }
+
+  public var authRoleRevokePermission: Etcdserverpb_AuthRoleRevokePermissionRequest {
+    get {
+      if case .authRoleRevokePermission(let v)? = request {return v}
+      return Etcdserverpb_AuthRoleRevokePermissionRequest()
+    }
+    set {request = .authRoleRevokePermission(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Request: Equatable, Sendable {
@@ -147,12 +251,41 @@ public nonisolated struct Swetcdpb_InternalRequest: Sendable {
     case alarm(Etcdserverpb_AlarmRequest)
     case memberAttributes(Swetcdpb_MemberAttributes)
     case clusterVersion(Swetcdpb_ClusterVersion)
+    case authEnable(Etcdserverpb_AuthEnableRequest)
+    case authDisable(Etcdserverpb_AuthDisableRequest)
+    case authenticate(Swetcdpb_Authenticate)
+    /// The password is replaced by its bcrypt hash before proposing: no plaintext in the log.
+    case authUserAdd(Etcdserverpb_AuthUserAddRequest)
+    case authUserDelete(Etcdserverpb_AuthUserDeleteRequest)
+    case authUserChangePassword(Etcdserverpb_AuthUserChangePasswordRequest)
+    case authUserGrantRole(Etcdserverpb_AuthUserGrantRoleRequest)
+    case authUserRevokeRole(Etcdserverpb_AuthUserRevokeRoleRequest)
+    case authRoleAdd(Etcdserverpb_AuthRoleAddRequest)
+    case authRoleDelete(Etcdserverpb_AuthRoleDeleteRequest)
+    case authRoleGrantPermission(Etcdserverpb_AuthRoleGrantPermissionRequest)
+    case authRoleRevokePermission(Etcdserverpb_AuthRoleRevokePermissionRequest)
 
   }
 
   public init() {}
 
   fileprivate var _header: Swetcdpb_RequestHeader? = nil
+}
+
+/// A user whose password the proposing member checked: every member issues the same simple
+/// token, `<simple_token>.<index of this entry>`, so the token works on every member.
+public nonisolated struct Swetcdpb_Authenticate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var simpleToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// A member announcing its name and client URLs once it has started.
@@ -230,7 +363,7 @@ fileprivate nonisolated let _protobuf_package = "swetcdpb"
 
 nonisolated extension Swetcdpb_RequestHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}username\0\u{3}auth_revision\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -239,6 +372,8 @@ nonisolated extension Swetcdpb_RequestHeader: SwiftProtobuf.Message, SwiftProtob
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.authRevision) }()
       default: break
       }
     }
@@ -248,11 +383,19 @@ nonisolated extension Swetcdpb_RequestHeader: SwiftProtobuf.Message, SwiftProtob
     if self.id != 0 {
       try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
     }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 2)
+    }
+    if self.authRevision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.authRevision, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Swetcdpb_RequestHeader, rhs: Swetcdpb_RequestHeader) -> Bool {
     if lhs.id != rhs.id {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.authRevision != rhs.authRevision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -260,7 +403,7 @@ nonisolated extension Swetcdpb_RequestHeader: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Swetcdpb_InternalRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InternalRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}put\0\u{3}delete_range\0\u{1}txn\0\u{1}compaction\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_checkpoint\0\u{1}alarm\0\u{3}member_attributes\0\u{3}cluster_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}put\0\u{3}delete_range\0\u{1}txn\0\u{1}compaction\0\u{3}lease_grant\0\u{3}lease_revoke\0\u{3}lease_checkpoint\0\u{1}alarm\0\u{3}member_attributes\0\u{3}cluster_version\0\u{4}\u{9}auth_enable\0\u{3}auth_disable\0\u{1}authenticate\0\u{3}auth_user_add\0\u{3}auth_user_delete\0\u{3}auth_user_change_password\0\u{3}auth_user_grant_role\0\u{3}auth_user_revoke_role\0\u{3}auth_role_add\0\u{3}auth_role_delete\0\u{3}auth_role_grant_permission\0\u{3}auth_role_revoke_permission\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -399,6 +542,162 @@ nonisolated extension Swetcdpb_InternalRequest: SwiftProtobuf.Message, SwiftProt
           self.request = .clusterVersion(v)
         }
       }()
+      case 20: try {
+        var v: Etcdserverpb_AuthEnableRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authEnable(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authEnable(v)
+        }
+      }()
+      case 21: try {
+        var v: Etcdserverpb_AuthDisableRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authDisable(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authDisable(v)
+        }
+      }()
+      case 22: try {
+        var v: Swetcdpb_Authenticate?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authenticate(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authenticate(v)
+        }
+      }()
+      case 23: try {
+        var v: Etcdserverpb_AuthUserAddRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authUserAdd(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authUserAdd(v)
+        }
+      }()
+      case 24: try {
+        var v: Etcdserverpb_AuthUserDeleteRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authUserDelete(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authUserDelete(v)
+        }
+      }()
+      case 25: try {
+        var v: Etcdserverpb_AuthUserChangePasswordRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authUserChangePassword(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authUserChangePassword(v)
+        }
+      }()
+      case 26: try {
+        var v: Etcdserverpb_AuthUserGrantRoleRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authUserGrantRole(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authUserGrantRole(v)
+        }
+      }()
+      case 27: try {
+        var v: Etcdserverpb_AuthUserRevokeRoleRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authUserRevokeRole(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authUserRevokeRole(v)
+        }
+      }()
+      case 28: try {
+        var v: Etcdserverpb_AuthRoleAddRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authRoleAdd(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authRoleAdd(v)
+        }
+      }()
+      case 29: try {
+        var v: Etcdserverpb_AuthRoleDeleteRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authRoleDelete(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authRoleDelete(v)
+        }
+      }()
+      case 30: try {
+        var v: Etcdserverpb_AuthRoleGrantPermissionRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authRoleGrantPermission(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authRoleGrantPermission(v)
+        }
+      }()
+      case 31: try {
+        var v: Etcdserverpb_AuthRoleRevokePermissionRequest?
+        var hadOneofValue = false
+        if let current = self.request {
+          hadOneofValue = true
+          if case .authRoleRevokePermission(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.request = .authRoleRevokePermission(v)
+        }
+      }()
       default: break
       }
     }
@@ -453,6 +752,54 @@ nonisolated extension Swetcdpb_InternalRequest: SwiftProtobuf.Message, SwiftProt
       guard case .clusterVersion(let v)? = self.request else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     }()
+    case .authEnable?: try {
+      guard case .authEnable(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .authDisable?: try {
+      guard case .authDisable(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .authenticate?: try {
+      guard case .authenticate(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case .authUserAdd?: try {
+      guard case .authUserAdd(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+    }()
+    case .authUserDelete?: try {
+      guard case .authUserDelete(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+    }()
+    case .authUserChangePassword?: try {
+      guard case .authUserChangePassword(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
+    case .authUserGrantRole?: try {
+      guard case .authUserGrantRole(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+    }()
+    case .authUserRevokeRole?: try {
+      guard case .authUserRevokeRole(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+    }()
+    case .authRoleAdd?: try {
+      guard case .authRoleAdd(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+    }()
+    case .authRoleDelete?: try {
+      guard case .authRoleDelete(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+    }()
+    case .authRoleGrantPermission?: try {
+      guard case .authRoleGrantPermission(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+    }()
+    case .authRoleRevokePermission?: try {
+      guard case .authRoleRevokePermission(let v)? = self.request else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -461,6 +808,41 @@ nonisolated extension Swetcdpb_InternalRequest: SwiftProtobuf.Message, SwiftProt
   public static func ==(lhs: Swetcdpb_InternalRequest, rhs: Swetcdpb_InternalRequest) -> Bool {
     if lhs._header != rhs._header {return false}
     if lhs.request != rhs.request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Swetcdpb_Authenticate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Authenticate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}simple_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.simpleToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.simpleToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.simpleToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Swetcdpb_Authenticate, rhs: Swetcdpb_Authenticate) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.simpleToken != rhs.simpleToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,3 +1,4 @@
+import Auth
 import EtcdProto
 import Foundation
 import Lease
@@ -16,6 +17,7 @@ final class EntryApplier {
     let backend: Backend
     let membership: Membership
     let lessor: Lessor
+    let auth: AuthStore
     let waits: WaitRegistry
     let logger: Logger
     let localMemberID: UInt64
@@ -32,7 +34,7 @@ final class EntryApplier {
     static let consistentIndexKey = Array("consistent_index".utf8)
 
     init(
-        store: KVStore, backend: Backend, membership: Membership, lessor: Lessor, waits: WaitRegistry, localMemberID: UInt64,
+        store: KVStore, backend: Backend, membership: Membership, lessor: Lessor, auth: AuthStore, waits: WaitRegistry, localMemberID: UInt64,
         maxLearners: Int = 1, metrics: ServerMetrics?, logger: Logger
     ) throws {
         self.maxLearners = maxLearners
@@ -40,6 +42,7 @@ final class EntryApplier {
         self.backend = backend
         self.membership = membership
         self.lessor = lessor
+        self.auth = auth
         self.waits = waits
         self.localMemberID = localMemberID
         self.metrics = metrics
@@ -82,7 +85,7 @@ final class EntryApplier {
             if entry.type == .normal && !entry.data.isEmpty {
                 switch LogEntryDecoding.request(entry.data) {
                 case .success(let request):
-                    let result = try applyRequest(request)
+                    let result = try applyAuthorized(request, at: entry.index)
                     if request.header.id != 0 { results.append((request.header.id, result)) }
                 case .failure(let undecodable):
                     // Every member decodes the same bytes the same way, so every member
@@ -111,7 +114,7 @@ final class EntryApplier {
         return effects
     }
 
-    private func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
+    func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
         switch request.request {
         case .put(let put):
             return writeTxn { txn throws(EtcdError) in try .put(kv.checkedPut(put, in: txn)) }
@@ -179,6 +182,9 @@ final class EntryApplier {
             return .success(.leaseRevoke(response))
         case .leaseCheckpoint, .alarm, nil:
             return .failure(.notCapable)
+        case .authenticate, .authEnable, .authDisable, .authUserAdd, .authUserDelete, .authUserChangePassword, .authUserGrantRole,
+            .authUserRevokeRole, .authRoleAdd, .authRoleDelete, .authRoleGrantPermission, .authRoleRevokePermission:
+            preconditionFailure("auth changes are applied by applyAuthorized")
         }
     }
 
@@ -296,6 +302,7 @@ final class EntryApplier {
         try lessor.reload(from: backend.batch)
         try store.reload()
         try membership.load(from: backend.batch)
+        try auth.reload(from: backend.batch)
         appliedIndex = try Self.readConsistentIndex(backend.batch)
     }
 }

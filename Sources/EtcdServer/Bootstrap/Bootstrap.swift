@@ -1,3 +1,4 @@
+import Auth
 import EtcdConfiguration
 import EtcdProto
 import Foundation
@@ -146,6 +147,14 @@ extension EtcdServer {
         let backend = try Backend(path: config.backendPath)
         let lessor = try Lessor(loadingFrom: backend.batch, minTTL: config.minimumLeaseTTL)
         let store = try KVStore(backend: backend, leases: lessor)
+        let tokenTTL = Duration.seconds(config.authTokenTTLSeconds == 0 ? 300 : Int64(clamping: config.authTokenTTLSeconds))
+        let auth = try AuthStore(loadingFrom: backend.batch, tokenTTL: tokenTTL)
+        let tokens = try TokenProvider(flag: config.authToken)
+        if !Bcrypt.costs.contains(config.bcryptCost) {
+            logger.warning(
+                "use default bcrypt cost instead of the invalid given cost",
+                metadata: ["min-cost": "\(Bcrypt.costs.lowerBound)", "max-cost": "\(Bcrypt.costs.upperBound)", "default-cost": "\(Bcrypt.defaultCost)", "given-cost": "\(config.bcryptCost)"])
+        }
         logger.info(
             "opened backend db",
             metadata: ["path": "\(config.backendPath)", "took": "\(formatDuration(ContinuousClock.now - started))"])
@@ -163,7 +172,7 @@ extension EtcdServer {
         let waits = WaitRegistry()
         let metrics = ServerMetrics(serverVersion: ServerVersion.server)
         let applier = try EntryApplier(
-            store: store, backend: backend, membership: membership, lessor: lessor, waits: waits,
+            store: store, backend: backend, membership: membership, lessor: lessor, auth: auth, waits: waits,
             localMemberID: origin.memberID, maxLearners: config.maxLearners, metrics: metrics, logger: logger)
         let snapshotIndex = origin.storage.latestSnapshot.metadata.index
         if applier.appliedIndex < snapshotIndex {
@@ -199,7 +208,7 @@ extension EtcdServer {
             metrics: metrics, logger: logger)
         let server = EtcdServer(
             config: config, memberID: origin.memberID, membership: membership, store: store, backend: backend,
-            lessor: lessor, raft: raft, waits: waits, stopRequests: stopRequests, logger: logger)
+            lessor: lessor, auth: auth, tokens: tokens, raft: raft, waits: waits, stopRequests: stopRequests, logger: logger)
 
         for member in origin.knownMembers + membership.members where member.id != origin.memberID {
             transport.addPeer(member.id, urls: member.peerURLs)

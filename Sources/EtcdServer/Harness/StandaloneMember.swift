@@ -1,3 +1,4 @@
+import Auth
 import EtcdConfiguration
 import EtcdProto
 import Foundation
@@ -34,7 +35,8 @@ package final class StandaloneMember {
         store = try KVStore(backend: backend, leases: lessor)
         let silent = Logger(label: "swetcd.standalone") { _ in SwiftLogNoOpLogHandler() }
         applier = try EntryApplier(
-            store: store, backend: backend, membership: Membership(clusterID: 1), lessor: lessor, waits: WaitRegistry(),
+            store: store, backend: backend, membership: Membership(clusterID: 1), lessor: lessor,
+            auth: try AuthStore(loadingFrom: backend.batch, tokenTTL: .seconds(300)), waits: WaitRegistry(),
             localMemberID: 1, metrics: nil, logger: silent)
         kv = KVApplier(leaseExists: { [lessor] in lessor.exists($0) })
     }

@@ -1,28 +1,37 @@
+import Auth
 import EtcdProto
 import Foundation
 import Lease
 
 extension EtcdServer {
     /// Grants a lease through the log (an ID is chosen when the request has none).
-    public func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
+    public func leaseGrant(
+        _ request: Etcdserverpb_LeaseGrantRequest, as caller: Credentials = .none
+    ) async throws(EtcdError) -> Etcdserverpb_LeaseGrantResponse {
         try requireVoter()
         var request = request
         while request.id == 0 {
             // Like etcd: a server-chosen ID is a positive request ID.
             request.id = Int64(bitPattern: requestIDs.next() & (UInt64(1) << 63 - 1))
         }
-        return try await proposed(.leaseGrant(request))
+        return try await proposed(.leaseGrant(request), as: caller)
     }
 
-    /// Revokes a lease and deletes its keys, through the log.
-    public func leaseRevoke(_ request: Etcdserverpb_LeaseRevokeRequest) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
+    /// Revokes a lease and deletes its keys, through the log (the caller needs write access
+    /// to every key attached).
+    public func leaseRevoke(
+        _ request: Etcdserverpb_LeaseRevokeRequest, as caller: Credentials = .none
+    ) async throws(EtcdError) -> Etcdserverpb_LeaseRevokeResponse {
         try requireVoter()
-        return try await proposed(.leaseRevoke(request))
+        return try await proposed(.leaseRevoke(request), as: caller)
     }
 
     /// A keep-alive from a client: answered here by the leader, forwarded to it otherwise.
-    public func leaseKeepAlive(_ id: Int64) async throws(EtcdError) -> Etcdserverpb_LeaseKeepAliveResponse {
+    /// Under auth the caller needs write access to every key attached (etcd 3.6).
+    public func leaseKeepAlive(_ id: Int64, as caller: Credentials = .none) async throws(EtcdError) -> Etcdserverpb_LeaseKeepAliveResponse {
         try requireVoter()
+        let info = try await identify(caller)
+        try permitted { state throws(AuthError) in try RequestAuthorization.checkLeaseWrite(id, as: info, in: state, leaseKeys: leaseKeys) }
         if isLeader { return try leaseRenew(id) }
         var keepAlive = Etcdserverpb_LeaseKeepAliveRequest()
         keepAlive.id = id
@@ -32,9 +41,17 @@ extension EtcdServer {
         return response
     }
 
-    /// A lease's time to live, asked of the leader (which keeps lease time).
-    public func leaseTimeToLiveFromLeader(_ request: Etcdserverpb_LeaseTimeToLiveRequest) async throws(EtcdError) -> Etcdserverpb_LeaseTimeToLiveResponse {
+    /// A lease's time to live, asked of the leader (which keeps lease time). Listing its
+    /// keys needs read access to each of them under auth (etcd 3.6).
+    public func leaseTimeToLiveFromLeader(
+        _ request: Etcdserverpb_LeaseTimeToLiveRequest, as caller: Credentials = .none
+    ) async throws(EtcdError) -> Etcdserverpb_LeaseTimeToLiveResponse {
         try requireVoter()
+        let info = try await identify(caller)
+        try permitted { state throws(AuthError) in
+            try state.checkIdentified(info)
+            if request.keys { try RequestAuthorization.checkLeaseRead(request.id, as: info, in: state, leaseKeys: leaseKeys) }
+        }
         if isLeader { return leaseTimeToLive(request) }
         var response = try await forwardToLeader { try await $0.leaseTimeToLive(request) }
         response.header = header()
@@ -71,6 +88,17 @@ extension EtcdServer {
         response.grantedTtl = lease.grantedTTL
         if request.keys { response.keys = lease.keys.map { Data($0) } }
         return response
+    }
+
+    /// Every lease this member knows; under auth, for the root role or a caller that may
+    /// read every key attached to any of them (etcd 3.6).
+    public func leaseLeases(as caller: Credentials) async throws(EtcdError) -> Etcdserverpb_LeaseLeasesResponse {
+        let info = try await identify(caller)
+        try permitted { state throws(AuthError) in
+            try state.checkIdentified(info)
+            for id in lessor.leaseIDs { try RequestAuthorization.checkLeaseRead(id, as: info, in: state, leaseKeys: leaseKeys) }
+        }
+        return leaseLeases()
     }
 
     /// Every lease this member knows.

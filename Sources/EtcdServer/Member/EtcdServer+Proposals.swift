@@ -1,3 +1,4 @@
+import Auth
 import EtcdProto
 import Metrics
 import MVCC
@@ -5,10 +6,12 @@ import MVCC
 /// The plumbing every request goes through: proposing to the log and waiting for the entry
 /// to be applied, or waiting at the ReadIndex barrier before a linearizable read.
 extension EtcdServer {
-    /// The shape of every client write: refused by a learner or by `check`, counted,
-    /// proposed, and answered with the applied response, its header filled.
+    /// The shape of every client write: refused by a learner or by `check`, counted, its
+    /// caller identified and refused early without the permissions it needs (every member
+    /// checks them again when applying), proposed, and answered with the applied response,
+    /// its header filled.
     func write<Response: AppliedResponse>(
-        _ request: Swetcdpb_InternalRequest.OneOf_Request, counted counter: Counter,
+        _ request: Swetcdpb_InternalRequest.OneOf_Request, counted counter: Counter, as caller: Credentials,
         completion: @escaping @Sendable (Result<Response, EtcdError>) -> Void, check: () throws(EtcdError) -> Void
     ) {
         do {
@@ -18,17 +21,42 @@ extension EtcdServer {
             return completion(.failure(error))
         }
         counter.increment()
-        propose(request) { [self] result in completion(result.flatMap(response)) }
+        authorized(request, as: caller) { [self] identity in
+            switch identity {
+            case .failure(let error): completion(.failure(error))
+            case .success(let info): propose(request, as: info) { [self] result in completion(result.flatMap(response)) }
+            }
+        }
     }
 
-    /// Proposes `request` and waits for its applied response, its header filled.
-    func proposed<Response: AppliedResponse>(_ request: Swetcdpb_InternalRequest.OneOf_Request) async throws(EtcdError) -> Response {
-        let applied = try await propose(request)
+    /// Identifies the caller and checks it may make `request` under the current auth state.
+    func authorized(
+        _ request: Swetcdpb_InternalRequest.OneOf_Request, as caller: Credentials,
+        _ next: @escaping @Sendable (Result<AuthInfo?, EtcdError>) -> Void
+    ) {
+        identify(caller) { [self] identity in
+            next(identity.flatMap { info -> Result<AuthInfo?, EtcdError> in
+                do throws(AuthError) {
+                    try RequestAuthorization.check(request, as: info, in: auth.state, leaseKeys: leaseKeys)
+                    return .success(info)
+                } catch {
+                    return .failure(EtcdError(error))
+                }
+            })
+        }
+    }
+
+    /// Proposes `request` for `caller` and waits for its applied response, its header filled.
+    func proposed<Response: AppliedResponse>(
+        _ request: Swetcdpb_InternalRequest.OneOf_Request, as caller: Credentials
+    ) async throws(EtcdError) -> Response {
+        let info = try await completion { authorized(request, as: caller, $0) }
+        let applied = try await propose(request, as: info)
         return try response(applied).get()
     }
 
     /// The response of the kind the caller expects in an apply result, header filled.
-    private func response<Response: AppliedResponse>(_ applied: ApplyResult) -> Result<Response, EtcdError> {
+    func response<Response: AppliedResponse>(_ applied: ApplyResult) -> Result<Response, EtcdError> {
         guard var response = Response(applied: applied) else {
             return .failure(EtcdError(.internalError, "etcdserver: unexpected apply result"))
         }
@@ -95,17 +123,17 @@ extension EtcdServer {
     }
 
     /// Appends a request to the log and waits for the result of applying it.
-    func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request) async throws(EtcdError) -> ApplyResult {
-        try await completion { propose(request, completion: $0) }
+    func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request, as info: AuthInfo? = nil) async throws(EtcdError) -> ApplyResult {
+        try await completion { propose(request, as: info, completion: $0) }
     }
 
-    /// Appends a request to the log; `completion` gets the result of applying it (or the
-    /// request timeout).
-    func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request, completion: @escaping ApplyCompletion) {
+    /// Appends a request, made by `info`, to the log; `completion` gets the result of
+    /// applying it (or the request timeout).
+    func propose(_ request: Swetcdpb_InternalRequest.OneOf_Request, as info: AuthInfo? = nil, completion: @escaping ApplyCompletion) {
         let id = requestIDs.next()
         let data: [UInt8]
         do {
-            data = try Self.logEntry(for: request, id: id, maxRequestBytes: config.maxRequestBytes)
+            data = try Self.logEntry(for: request, id: id, as: info, maxRequestBytes: config.maxRequestBytes)
         } catch {
             if error == .requestTooLarge { metrics.proposalsFailed.increment() }
             return completion(.failure(error))
@@ -117,10 +145,14 @@ extension EtcdServer {
     /// refused when larger than `maxRequestBytes`. Shared with the fuzz targets (Tests/Fuzz),
     /// which apply exactly what proposing would append.
     static func logEntry(
-        for request: Swetcdpb_InternalRequest.OneOf_Request, id: UInt64, maxRequestBytes: Int
+        for request: Swetcdpb_InternalRequest.OneOf_Request, id: UInt64, as info: AuthInfo? = nil, maxRequestBytes: Int
     ) throws(EtcdError) -> [UInt8] {
         var proposal = Swetcdpb_InternalRequest()
         proposal.header.id = id
+        if let info {
+            proposal.header.username = info.username
+            proposal.header.authRevision = info.revision
+        }
         proposal.request = request
         let data: [UInt8]
         do { data = try proposal.serializedBytes() } catch { throw EtcdError(.internalError, "etcdserver: \(error)") }

@@ -1,3 +1,4 @@
+import Auth
 import EtcdProto
 import Foundation
 import MVCC
@@ -7,6 +8,20 @@ extension EtcdServer {
     /// A new watch stream on this member's store.
     public func makeWatchStream() -> MemberWatchStream {
         MemberWatchStream(store: store.watchable)
+    }
+
+    /// Why the caller may not watch `key` to `rangeEnd` (etcd's cancel reason, the gRPC
+    /// status as Go prints it), or nil when it may: read access to the whole range.
+    public func watchRefusal(key: Data, rangeEnd: Data, as caller: Credentials) async -> String? {
+        do {
+            let info = try await identify(caller)
+            try permitted { state throws(AuthError) in
+                try state.check(info, .read, key: key.isEmpty ? [0] : [UInt8](key), end: [UInt8](rangeEnd))
+            }
+            return nil
+        } catch {
+            return "rpc error: code = \(error.code.description) desc = \(error.message)"
+        }
     }
 
     /// The key's value as of `revision` (for watchers asking for the previous value); nil when

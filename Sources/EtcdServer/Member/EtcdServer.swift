@@ -1,3 +1,4 @@
+import Auth
 import EtcdConfiguration
 import EtcdProto
 import Foundation
@@ -25,6 +26,10 @@ public final class EtcdServer: Sendable {
     let store: KVStore
     let backend: Backend
     let lessor: Lessor
+    /// Users, roles and permissions, and the simple tokens issued.
+    let auth: AuthStore
+    let tokens: TokenProvider
+    let passwords: PasswordHasher
     let raft: RaftNode
     let waits: WaitRegistry
     let requestIDs: RequestIDGenerator
@@ -43,8 +48,12 @@ public final class EtcdServer: Sendable {
 
     init(
         config: ServerConfig, memberID: UInt64, membership: Membership, store: KVStore, backend: Backend,
-        lessor: Lessor, raft: RaftNode, waits: WaitRegistry, stopRequests: StopRequests, logger: Logger
+        lessor: Lessor, auth: AuthStore, tokens: TokenProvider, raft: RaftNode, waits: WaitRegistry, stopRequests: StopRequests,
+        logger: Logger
     ) {
+        self.auth = auth
+        self.tokens = tokens
+        passwords = PasswordHasher(cost: Bcrypt.costs.contains(config.bcryptCost) ? config.bcryptCost : Bcrypt.defaultCost)
         self.config = config
         self.memberID = memberID
         self.membership = membership

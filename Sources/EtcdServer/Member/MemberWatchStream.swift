@@ -41,6 +41,10 @@ public final class MemberWatchStream: Sendable {
         return stream.watch(id: id, range: range, startRevision: startRevision, filters: filters)
     }
 
+    /// Refuses a watch without starting it; the client gets a created-and-cancelled
+    /// response with `reason`.
+    public func reject(reason: String) { stream.reject(reason: reason) }
+
     /// An ID for a watch created without one (etcd's automatic IDs).
     public func takeAutomaticID() -> Int64 { stream.takeAutomaticID() }
 

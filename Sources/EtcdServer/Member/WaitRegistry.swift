@@ -11,6 +11,8 @@ public enum ApplyResult: Sendable {
     case leaseRevoke(Etcdserverpb_LeaseRevokeResponse)
     /// A membership change was applied.
     case membership
+    /// An Authenticate entry issued this simple token.
+    case authenticated(token: String)
     case none
 }
 

@@ -9,12 +9,12 @@ public struct GRPCRoutes: Sendable {
     public enum Handler: Sendable {
         /// One request message in, one response message (framed, ready to send) out; run in
         /// a task of its own, cancelled if the client resets the call.
-        case unary(@Sendable (ByteBuffer) async throws -> ByteBuffer)
+        case unary(@Sendable (ByteBuffer, GRPCCallHead) async throws -> ByteBuffer)
         /// A unary method that reports through a completion instead of a task: it is handed
         /// the request on the connection's event loop (also where it may run reads) and calls
         /// the completion once, from any thread.
         case unaryCompleting(
-            @Sendable (ByteBuffer, any EventLoop, @escaping @Sendable (Result<ByteBuffer, GRPCStatus>) -> Void) -> Void)
+            @Sendable (ByteBuffer, GRPCCallHead, any EventLoop, @escaping @Sendable (Result<ByteBuffer, GRPCStatus>) -> Void) -> Void)
         /// Request and response messages as streams, in either direction.
         case streaming(@Sendable (GRPCServerStream) async throws -> Void)
         /// A client-streaming method consumed on the connection's event loop: each request
@@ -34,14 +34,23 @@ public struct GRPCRoutes: Sendable {
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor, _ body: @escaping @Sendable (Request) async throws -> Response
     ) {
-        add(method, .unary { bytes in
+        unary(method, withHead: { request, _ in try await body(request) })
+    }
+
+    /// Serves `method` with a function of the request and the call's head (its metadata
+    /// and caller).
+    @inlinable
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor, withHead body: @escaping @Sendable (Request, GRPCCallHead) async throws -> Response
+    ) {
+        add(method, .unary { bytes, head in
             let request: Request
             do {
                 request = try GRPCMessageBuffer.decode(Request.self, from: bytes)
             } catch {
                 throw GRPCStatus.undecodableRequest(error)
             }
-            return try GRPCMessageBuffer.framed(try await body(request))
+            return try GRPCMessageBuffer.framed(try await body(request, head))
         })
     }
 
@@ -50,16 +59,16 @@ public struct GRPCRoutes: Sendable {
     @inlinable
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Failure: Error>(
         _ method: MethodDescriptor,
-        completing body: @escaping @Sendable (Request, any EventLoop, @escaping @Sendable (Result<Response, Failure>) -> Void) -> Void
+        completing body: @escaping @Sendable (Request, GRPCCallHead, any EventLoop, @escaping @Sendable (Result<Response, Failure>) -> Void) -> Void
     ) {
-        add(method, .unaryCompleting { bytes, loop, respond in
+        add(method, .unaryCompleting { bytes, head, loop, respond in
             let request: Request
             do {
                 request = try GRPCMessageBuffer.decode(Request.self, from: bytes)
             } catch {
                 return respond(.failure(.undecodableRequest(error)))
             }
-            body(request, loop) { result in
+            body(request, head, loop) { result in
                 switch result {
                 case .success(let response):
                     do {

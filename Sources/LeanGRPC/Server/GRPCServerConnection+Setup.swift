@@ -24,13 +24,14 @@ extension GRPCServerConnection {
         on channel: any Channel, routes: GRPCRoutes, maxMessageBytes: Int,
         maxConcurrentStreams: Int = defaultMaxConcurrentStreams,
         refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus? = { nil },
-        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil },
+        identify: (@Sendable (any Channel) -> String?)? = nil
     ) -> [any ChannelHandler] {
         [
             NIOHTTP2Handler(mode: .server, initialSettings: initialSettings(maxConcurrentStreams: maxConcurrentStreams)),
             GRPCServerConnection(
                 eventLoop: channel.eventLoop, routes: routes, maxMessageBytes: maxMessageBytes,
-                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls, admit: admit),
+                refusesLeaderRequiringCalls: refusesLeaderRequiringCalls, admit: admit, identify: identify),
         ]
     }
 }

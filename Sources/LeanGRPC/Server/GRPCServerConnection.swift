@@ -20,28 +20,6 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     /// Connection window granted after the client's SETTINGS; topped up when half is used.
     static let connectionWindow = 1 << 30
 
-    /// One call in flight. Event-loop confined, like the handler.
-    private final class Call {
-        let handler: GRPCRoutes.Handler
-        var reader: GRPCMessageReader
-        /// The unary request, once it has arrived.
-        var request: ByteBuffer?
-        var requestCount = 0
-        /// Feeds a streaming handler its request messages.
-        var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
-        var task: Task<Void, Never>?
-        var headersSent = false
-        /// The client has half-closed (END_STREAM seen).
-        var clientDone = false
-        /// Flow-controlled bytes received since the last stream WINDOW_UPDATE.
-        var unacknowledged = 0
-
-        init(handler: GRPCRoutes.Handler, maxMessageBytes: Int) {
-            self.handler = handler
-            reader = GRPCMessageReader(maxMessageBytes: maxMessageBytes)
-        }
-    }
-
     private let eventLoop: any EventLoop
     private let routes: GRPCRoutes
     private let maxMessageBytes: Int
@@ -49,6 +27,9 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     private let refusesLeaderRequiringCalls: @Sendable () -> GRPCStatus?
     /// Asked before every call starts; a status it returns refuses the call.
     private let admit: @Sendable (GRPCCallHead) -> GRPCStatus?
+    /// Finds the caller's identity (its TLS certificate) once, at the first call: after any handshake.
+    private let identify: (@Sendable (any Channel) -> String?)?
+    private var identity: String??
     private var calls: [HTTP2StreamID: Call] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
@@ -62,8 +43,10 @@ public final class GRPCServerConnection: ChannelInboundHandler {
     public init(
         eventLoop: any EventLoop, routes: GRPCRoutes, maxMessageBytes: Int,
         refusesLeaderRequiringCalls: @escaping @Sendable () -> GRPCStatus?,
-        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil }
+        admit: @escaping @Sendable (GRPCCallHead) -> GRPCStatus? = { _ in nil },
+        identify: (@Sendable (any Channel) -> String?)? = nil
     ) {
+        self.identify = identify
         self.eventLoop = eventLoop
         self.routes = routes
         self.maxMessageBytes = maxMessageBytes
@@ -151,11 +134,12 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             return
         }
         let needsLeader = headers[canonicalForm: "hasleader"].contains("true")
-        if let refusal = (needsLeader ? refusesLeaderRequiringCalls() : nil) ?? admit(GRPCCallHead(path: path, headers: headers)) {
+        let head = GRPCCallHead(path: path, headers: headers, connectionIdentity: connectionIdentity())
+        if let refusal = (needsLeader ? refusesLeaderRequiringCalls() : nil) ?? admit(head) {
             answer(id, refusal)
             return
         }
-        let call = Call(handler: handler, maxMessageBytes: maxMessageBytes)
+        let call = Call(handler: handler, head: head, maxMessageBytes: maxMessageBytes)
         calls[id] = call
         if case .streaming(let body) = handler { start(body, for: call, id: id) }
         if endStream { clientFinished(call, id: id) }
@@ -199,7 +183,7 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             guard let request = takeRequest(of: call, id: id) else { return }
             let loop = eventLoop
             let connection = NIOLoopBound(self, eventLoop: loop)
-            body(request, loop) { result in
+            body(request, call.head, loop) { result in
                 if loop.inEventLoop {
                     connection.value.respond(id, result)
                 } else {
@@ -228,13 +212,15 @@ public final class GRPCServerConnection: ChannelInboundHandler {
         return request
     }
 
-    private func run(_ body: @escaping @Sendable (ByteBuffer) async throws -> ByteBuffer, request: ByteBuffer, for call: Call, id: HTTP2StreamID) {
-        let loop = eventLoop
+    private func run(
+        _ body: @escaping @Sendable (ByteBuffer, GRPCCallHead) async throws -> ByteBuffer, request: ByteBuffer, for call: Call, id: HTTP2StreamID
+    ) {
+        let (loop, head) = (eventLoop, call.head)
         let connection = NIOLoopBound(self, eventLoop: loop)
         call.task = Task {
             let result: Result<ByteBuffer, GRPCStatus>
             do {
-                result = .success(try await body(request))
+                result = .success(try await body(request, head))
             } catch {
                 result = .failure(GRPCStatus(error))
             }
@@ -257,7 +243,7 @@ public final class GRPCServerConnection: ChannelInboundHandler {
                     return written
                 }
             },
-            unwritten: unwritten)
+            unwritten: unwritten, head: call.head)
         call.task = Task {
             let status: GRPCStatus
             do {
@@ -268,6 +254,11 @@ public final class GRPCServerConnection: ChannelInboundHandler {
             }
             loop.execute { connection.value.finish(id, status) }
         }
+    }
+
+    private func connectionIdentity() -> String? {
+        if identity == nil { identity = .some(context.flatMap { identify?($0.channel) }) }
+        return identity ?? nil
     }
 
     // MARK: Responses

@@ -16,6 +16,8 @@ public struct GRPCServerStream: Sendable {
     @usableFromInline let send: @Sendable ([ByteBuffer]) -> EventLoopFuture<Void>
     /// Responses sent and not yet written; the connection counts them down.
     @usableFromInline let unwritten: UnwrittenCount
+    /// The call's path, metadata and caller.
+    public let head: GRPCCallHead
 }
 
 /// Responses of one call on their way to the socket.
@@ -35,10 +37,13 @@ final class UnwrittenCount: Sendable {
 public struct GRPCRequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendable {
     public typealias Element = Request
     @usableFromInline let messages: AsyncThrowingStream<ByteBuffer, any Error>
+    /// The call's path, metadata and caller.
+    public let head: GRPCCallHead
 
     @usableFromInline
     init(_ stream: GRPCServerStream) {
         messages = stream.requests
+        head = stream.head
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {

@@ -53,6 +53,12 @@ public final class WatchStream: Sendable {
         store.removeSoon(watchers)
     }
 
+    /// Refuses a watch the stream was asked for without starting it (the member's checks,
+    /// e.g. permissions), in order with everything else the stream delivers.
+    public func reject(reason: String) {
+        enqueue(.rejected(reason: reason, revision: store.revision))
+    }
+
     /// Starts watching `range` from `startRevision` (0: from the next revision).
     /// `id` nil lets the stream choose; a taken `id` is refused.
     @discardableResult
