@@ -18,13 +18,13 @@ enum ServerFeature: String, CaseIterable {
 ///
 /// By default (`CLIENT_TEST_SERVER=swetcd`) swetcd serves every test whose features are in
 /// `SWETCD_FEATURES` (comma-separated; default: everything swetcd implements) and the real etcd
-/// serves the others (auth, TLS, snapshots), saying so. `CLIENT_TEST_SERVER=etcd` runs every
+/// serves the others (TLS, snapshots), saying so. `CLIENT_TEST_SERVER=etcd` runs every
 /// test against the real etcd, to check the library itself.
 enum TestServerChoice {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     static var swetcdFeatures: Set<ServerFeature> {
-        let list = environment["SWETCD_FEATURES"] ?? "kv,watch,lease,cluster,maintenance,lock,election"
+        let list = environment["SWETCD_FEATURES"] ?? "kv,watch,lease,cluster,maintenance,lock,election,auth"
         return Set(list.split(separator: ",").compactMap { ServerFeature(rawValue: String($0)) })
     }
 
