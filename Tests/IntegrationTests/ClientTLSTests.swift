@@ -36,6 +36,31 @@ import TestLoad
         }
     }
 
+    /// With `--client-cert-auth`, a call without a token runs as the user its certificate's
+    /// common name names (`client` here), a user without a password; a token wins.
+    @Test func theCertificateNameIsTheUserWithoutAToken() async throws {
+        try await Self.compare(clientCertAuth: true) { ctl, _, _ in
+            let client = ["--cacert", "ca", "--cert", "client", "--key", "client"]
+            let server = ["--cacert", "ca", "--cert", "server", "--key", "server"]
+            return [
+                ctl("add root", client, ["user", "add", "root:rootpw"]),
+                ctl("grant root", client, ["user", "grant-role", "root", "root"]),
+                ctl("add role", client, ["role", "add", "app"]),
+                ctl("grant read", client, ["role", "grant-permission", "app", "read", "/app/", "--prefix"]),
+                ctl("add the certificate's user", client, ["user", "add", "client", "--no-password"]),
+                ctl("grant the role", client, ["user", "grant-role", "client", "app"]),
+                ctl("enable", client, ["auth", "enable"]),
+                ctl("root writes", client, ["--user", "root:rootpw", "put", "/app/k", "v"]),
+                ctl("the certificate reads", client, ["get", "/app/k"]),
+                ctl("the certificate may not write", client, ["put", "/app/k", "w"]),
+                ctl("nor read elsewhere", client, ["get", "/other"]),
+                ctl("a certificate naming no user", server, ["get", "/app/k"]),
+                ctl("a password for the no-password user", client, ["--user", "client:x", "get", "/app/k"]),
+                ctl("a token wins over the certificate", client, ["--user", "root:rootpw", "put", "/other", "v"]),
+            ]
+        }
+    }
+
     /// `--listen-metrics-urls` serves `/metrics` and `/health` only, beside a TLS client port.
     @Test func metricsListenerServesOnlyMetricsAndHealth() async throws {
         try await Self.compare(clientCertAuth: true, metricsScheme: "http") { _, curl, _ in

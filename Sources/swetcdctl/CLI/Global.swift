@@ -149,10 +149,18 @@ final class App: @unchecked Sendable {
     func credentials() -> EtcdClient.Configuration.Credentials? {
         let name = user.string
         guard !name.isEmpty else { return nil }
-        if !password.string.isEmpty { return .init(username: name, password: password.string) }
+        let credentials: EtcdClient.Configuration.Credentials
         let parts = name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts.count == 2 { return .init(username: String(parts[0]), password: String(parts[1])) }
-        return .init(username: name, password: Terminal.askPassword("Password: "))
+        if !password.string.isEmpty {
+            credentials = .init(username: name, password: password.string)
+        } else if parts.count == 2 {
+            credentials = .init(username: String(parts[0]), password: String(parts[1]))
+        } else {
+            credentials = .init(username: name, password: Terminal.askPassword("Password: "))
+        }
+        // clientv3 authenticates only with a user name and a password: `--user name:` sends
+        // no credentials at all.
+        return credentials.username.isEmpty || credentials.password.isEmpty ? nil : credentials
     }
 
     /// A client for the invocation (etcdctl's `mustClientFromCmd`).
