@@ -25,6 +25,9 @@
 #   --work-dir DIR      where data dirs, logs and JSON reports go (default: a new temp dir)
 #   --tls               both servers with TLS on the client and peer ports, client
 #                       certificates required (certificates from bench/tls-pki.sh)
+#   --auth              both servers with auth enabled, the workloads run as a user with
+#                       read-write access to every key (not root, so each request is checked
+#                       against its permissions) and a simple token
 #
 # Needs bash, python3 and etcdctl (to write the key the range workloads read).
 set -euo pipefail
@@ -40,6 +43,7 @@ SCALE=1
 KEYS=1000000
 WORK=""
 TLS=0
+AUTH=0
 
 case "${1:-}" in run | restart | memory) MODE=$1; shift ;; esac
 while [[ $# -gt 0 ]]; do
@@ -53,6 +57,7 @@ while [[ $# -gt 0 ]]; do
         --keys) KEYS=$2; shift 2 ;;
         --work-dir) WORK=$2; shift 2 ;;
         --tls) TLS=1; shift ;;
+        --auth) AUTH=1; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "compare.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -74,6 +79,9 @@ if [[ $TLS = 1 ]]; then
     SERVER_TLS+=" --peer-trusted-ca-file $pki/ca.crt"
     CLIENT_TLS="--cacert $pki/ca.crt --cert $pki/client.crt --key $pki/client.key"
 fi
+
+BENCH_AUTH=""   # swetcd-bench's and etcdctl's --user
+[[ $AUTH = 0 ]] || BENCH_AUTH="--user bench:bench"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -140,6 +148,18 @@ start_cluster() {
     done
     for ((i = 0; i < members; i++)); do start_member "$i" "$tag-$server"; done
     wait_ready || { log "  $server ($members members) did not answer; logs in $WORK/logs"; return 1; }
+    [[ $AUTH = 0 ]] || enable_auth
+}
+
+# enable_auth: root, a user "bench" allowed to read and write every key, auth on.
+enable_auth() {
+    ctl() {
+        # shellcheck disable=SC2086
+        ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ENDPOINTS" $CLIENT_TLS "$@" >/dev/null
+    }
+    ctl user add root:root && ctl user grant-role root root && ctl role add bench &&
+        ctl role grant-permission bench readwrite "" --from-key && ctl user add bench:bench &&
+        ctl user grant-role bench bench && ctl auth enable
 }
 
 # start_member I LOGNAME: (re)starts member I from its command line.
@@ -179,7 +199,7 @@ bench() {
     local out=$1
     shift
     # shellcheck disable=SC2086
-    if ! timeout 600 "$BENCH" "$@" $CLIENT_TLS --json >"$out" 2>>"$WORK/logs/bench-stderr.log"; then
+    if ! timeout 600 "$BENCH" "$@" $CLIENT_TLS $BENCH_AUTH --json >"$out" 2>>"$WORK/logs/bench-stderr.log"; then
         log "  FAILED: swetcd-bench $* (see $WORK/logs/bench-stderr.log)"
         rm -f "$out"
         return 0
@@ -196,6 +216,7 @@ describe_machine() {
         "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
     echo "etcd:    $("$ETCD" --version | head -1)"
     [[ $TLS = 0 ]] || echo "tls:     client and peer ports, client certificates required (ECDSA P-256)"
+    [[ $AUTH = 0 ]] || echo "auth:    enabled, simple tokens, workloads as a non-root user with read-write on every key"
     echo "swetcd:  $SWETCD ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+changes'))"
     python3 - "$WORK" <<'EOF'
 import os, statistics, sys, time
@@ -246,7 +267,7 @@ run_table() {
                 if [[ $id == range-* ]]; then
                     # The key every range reads: 8 bytes, a 256-byte value, as the puts write.
                     # shellcheck disable=SC2086
-                    ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ENDPOINTS" $CLIENT_TLS put benchkey "$(printf 'v%.0s' {1..256})" >/dev/null
+                    ETCDCTL_API=3 "$ETCDCTL" --endpoints "$ENDPOINTS" $CLIENT_TLS $BENCH_AUTH put benchkey "$(printf 'v%.0s' {1..256})" >/dev/null
                 fi
                 # shellcheck disable=SC2086
                 bench "$WORK/json/$id.$server.$round.json" ${args//@EP@/$ENDPOINTS}

@@ -7,12 +7,15 @@ import GRPCNIOTransportHTTP2Posix
 import GRPCProtobuf
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 
 /// One HTTP/2 connection to one endpoint, through either transport.
 public final class BenchConnection: Sendable {
     /// Where this connection goes.
     public let endpoint: Endpoint
     private let backend: Backend
+    /// The auth token every call carries, once `authenticate` fetched one.
+    private let token = Mutex<String?>(nil)
 
     private enum Backend: Sendable {
         case lean(LeanConnection)
@@ -48,16 +51,27 @@ public final class BenchConnection: Sendable {
         }
     }
 
+    /// Fetches a token for `user` (etcd's benchmark `--user name:password`); every later call
+    /// on this connection carries it, as clientv3's do.
+    public func authenticate(_ user: BenchUser) async throws {
+        var request = Etcdserverpb_AuthenticateRequest()
+        request.name = user.name
+        request.password = user.password
+        let response = try await unary(.authenticate, request, as: Etcdserverpb_AuthenticateResponse.self)
+        token.withLock { $0 = response.token }
+    }
+
     /// One unary call of `method`.
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: BenchMethod, _ request: Request, as response: Response.Type
     ) async throws -> Response {
+        let token = token.withLock { $0 }
         switch backend {
         case .lean(let connection):
-            return try await connection.unary(method.path, request, as: response)
+            return try await connection.unary(method.path, request, as: response, metadata: token.map { [("token", $0)] } ?? [])
         case .grpcSwift(let client, _):
             return try await client.unary(
-                request: ClientRequest(message: request), descriptor: method.descriptor,
+                request: ClientRequest(message: request, metadata: token.map { ["token": "\($0)"] } ?? [:]), descriptor: method.descriptor,
                 serializer: ProtobufSerializer<Request>(), deserializer: ProtobufDeserializer<Response>(),
                 options: .defaults
             ) { try $0.message }

@@ -22,4 +22,5 @@ public struct BenchMethod: Sendable {
     static let status = BenchMethod(Etcdserverpb_Maintenance.Method.Status.descriptor)
     static let memberList = BenchMethod(Etcdserverpb_Cluster.Method.MemberList.descriptor)
     static let watch = BenchMethod(Etcdserverpb_Watch.Method.Watch.descriptor)
+    static let authenticate = BenchMethod(Etcdserverpb_Auth.Method.Authenticate.descriptor)
 }

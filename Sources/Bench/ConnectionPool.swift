@@ -7,11 +7,13 @@ public struct ConnectionPool: Sendable {
     public let connections: [BenchConnection]
 
     /// Opens `count` connections; connection `i` goes to `endpoints[i % endpoints.count]`.
-    public init(endpoints: [Endpoint], count: Int, transport: TransportKind, tls: BenchTLS? = nil) async throws {
+    public init(endpoints: [Endpoint], count: Int, transport: TransportKind, tls: BenchTLS? = nil, user: BenchUser? = nil) async throws {
         precondition(!endpoints.isEmpty && count > 0)
         var connections: [BenchConnection] = []
         for index in 0..<count {
-            connections.append(try await BenchConnection(endpoint: endpoints[index % endpoints.count], transport: transport, tls: tls))
+            let connection = try await BenchConnection(endpoint: endpoints[index % endpoints.count], transport: transport, tls: tls)
+            if let user { try await connection.authenticate(user) }
+            connections.append(connection)
         }
         self.connections = connections
     }

@@ -40,6 +40,10 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     @Option(help: "Identify secure client using this TLS key file.")
     public var key: String?
 
+    /// A user to authenticate as (`name:password`): each connection fetches a token once.
+    @Option(help: "Username for authentication, as name:password.")
+    public var user: String?
+
     /// Do not verify the servers' certificates.
     @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Skip server certificate verification.")
     public var insecureSkipTLSVerify = false
@@ -52,6 +56,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
         }
         guard clients > 0 else { throw ValidationError("--clients must be positive") }
         guard conns > 0 else { throw ValidationError("--conns must be positive") }
+        if let user, BenchUser(user) == nil { throw ValidationError("--user: expected name:password, got '\(user)'") }
     }
 
     /// The parsed endpoint list (validated already).
@@ -69,7 +74,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
         let tls = try makeTLS()
         var targets = endpointList
         if targetLeader { targets = try await ConnectionPool.leaderEndpoints(among: targets, transport: transport, tls: tls) }
-        let pool = try await ConnectionPool(endpoints: targets, count: conns, transport: transport, tls: tls)
+        let pool = try await ConnectionPool(endpoints: targets, count: conns, transport: transport, tls: tls, user: user.flatMap(BenchUser.init))
         try await pool.warmUp()
         return pool
     }
@@ -79,6 +84,20 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
         ["endpoints": endpoints, "clients": String(clients), "conns": String(conns), "transport": transport.rawValue]
             .merging(targetLeader ? ["target_leader": "true"] : [:]) { $1 }
             .merging(cacert != nil || cert != nil || endpointList.contains(where: \.secure) ? ["tls": "true"] : [:]) { $1 }
+            .merging(user.flatMap(BenchUser.init).map { ["user": $0.name] } ?? [:]) { $1 }
+    }
+}
+
+/// A user and password to authenticate with.
+public struct BenchUser: Sendable {
+    public let name: String
+    public let password: String
+
+    /// Parses `name:password`.
+    public init?(_ text: String) {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return nil }
+        name = String(text[..<colon])
+        password = String(text[text.index(after: colon)...])
     }
 }
 
