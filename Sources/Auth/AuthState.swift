@@ -27,19 +27,38 @@ public final class AuthState: Sendable {
     public let enabled: Bool
     /// Bumped by every change to users, roles or permissions (and by disabling auth).
     public let revision: UInt64
-    public let users: [String: Authpb_User]
-    public let roles: [String: Authpb_Role]
-    private let readable: [String: KeyRangeSet]
-    private let writable: [String: KeyRangeSet]
+    public let users: NameMap<Authpb_User>
+    public let roles: NameMap<Authpb_Role>
+    private let readable: NameMap<KeyRangeSet>
+    private let writable: NameMap<KeyRangeSet>
+    /// Role → the users holding it.
+    private let holders: NameMap<Set<String>>
 
-    init(enabled: Bool, revision: UInt64, users: [String: Authpb_User], roles: [String: Authpb_Role]) {
+    /// A state whose permission ranges are computed for every user, or, given `previous`, only
+    /// for `changed` users (the others keep theirs): one change costs one user's ranges, not
+    /// every user's.
+    init(
+        enabled: Bool, revision: UInt64, users: NameMap<Authpb_User>, roles: NameMap<Authpb_Role>,
+        previous: AuthState? = nil, changed: Set<String> = []
+    ) {
         self.enabled = enabled
         self.revision = revision
         self.users = users
         self.roles = roles
-        var readable: [String: KeyRangeSet] = [:]
-        var writable: [String: KeyRangeSet] = [:]
-        for (name, user) in users {
+        var readable = previous?.readable ?? NameMap()
+        var writable = previous?.writable ?? NameMap()
+        var holders = previous?.holders ?? NameMap()
+        let recomputed = previous == nil ? Set(users.keys) : changed
+        for name in recomputed {
+            for role in previous?.users[name]?.roles ?? [] { holders[role]?.remove(name) }
+            for role in users[name]?.roles ?? [] { holders[role, default: []].insert(name) }
+        }
+        for name in recomputed {
+            guard let user = users[name] else {
+                readable[name] = nil
+                writable[name] = nil
+                continue
+            }
             let permissions = user.roles.compactMap { roles[$0] }.flatMap(\.keyPermission)
             let ranges = { (access: Access) in
                 KeyRangeSet(permissions.filter { $0.allows(access) }.map { (start: [UInt8]($0.key), end: [UInt8]($0.rangeEnd)) })
@@ -49,6 +68,17 @@ public final class AuthState: Sendable {
         }
         self.readable = readable
         self.writable = writable
+        self.holders = holders
+    }
+
+    /// The users holding `role`.
+    public func holders(of role: String) -> Set<String> {
+        holders[role] ?? []
+    }
+
+    /// A user's readable and writable ranges as computed (for tests comparing states).
+    func ranges(of user: String) -> (read: KeyRangeSet?, write: KeyRangeSet?) {
+        (readable[user], writable[user])
     }
 
     /// Whether `user` holds the root role (whatever the role's stored permissions).

@@ -36,12 +36,12 @@ public final class AuthStore: Sendable {
         let enabled = try reader.get(.auth, enabledKey) == [1]
         let revisionBytes = try reader.get(.auth, revisionKey) ?? []
         let stored = revisionBytes.count == 8 ? revisionBytes.reduce(0) { $0 << 8 | UInt64($1) } : 0
-        var users: [String: Authpb_User] = [:]
+        var users = NameMap<Authpb_User>()
         for (_, value) in try reader.all(.authUsers) {
             let user = try Authpb_User(serializedBytes: value)
             users[String(decoding: user.name, as: UTF8.self)] = user
         }
-        var roles: [String: Authpb_Role] = [:]
+        var roles = NameMap<Authpb_Role>()
         for (_, value) in try reader.all(.authRoles) {
             let role = try Authpb_Role(serializedBytes: value)
             roles[String(decoding: role.name, as: UTF8.self)] = role
@@ -60,6 +60,8 @@ public final class AuthStore: Sendable {
         var roles = state.roles
         var enabled = state.enabled
         var bumps = true
+        // The users whose permissions the change touches.
+        var changed: Set<String> = []
         switch change {
         case .enable:
             if enabled { return }
@@ -87,11 +89,13 @@ public final class AuthStore: Sendable {
             user.options = request.options
             if !request.options.noPassword { user.password = try Self.passwordHash(request.hashedPassword, plain: request.password) }
             users[request.name] = user
+            changed.insert(request.name)
             try save(user, in: batch)
         case .userDelete(let name):
             if enabled && name == AuthState.root { throw AuthError(.invalidAuthMgmt) }
             guard users.removeValue(forKey: name) != nil else { throw AuthError(.userNotFound) }
             try batch.delete(.authUsers, Array(name.utf8))
+            changed.insert(name)
             tokens.drop(user: name)
         case .userChangePassword(let request):
             guard var user = users[request.name] else { throw AuthError(.userNotFound) }
@@ -106,6 +110,7 @@ public final class AuthStore: Sendable {
             user.roles.append(role)
             user.roles.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             users[name] = user
+            changed.insert(name)
             try save(user, in: batch)
         case .userRevokeRole(let name, let role):
             if enabled && name == AuthState.root && role == AuthState.root { throw AuthError(.invalidAuthMgmt) }
@@ -113,6 +118,7 @@ public final class AuthStore: Sendable {
             guard let position = user.roles.firstIndex(of: role) else { throw AuthError(.roleNotGranted) }
             user.roles.remove(at: position)
             users[name] = user
+            changed.insert(name)
             try save(user, in: batch)
         case .roleAdd(let name):
             guard !name.isEmpty else { throw AuthError(.roleEmpty) }
@@ -120,14 +126,17 @@ public final class AuthStore: Sendable {
             var role = Authpb_Role()
             role.name = Data(name.utf8)
             roles[name] = role
+            changed.formUnion(state.holders(of: name))
             try save(role, in: batch)
         case .roleDelete(let name):
             if enabled && name == AuthState.root { throw AuthError(.invalidAuthMgmt) }
             guard roles.removeValue(forKey: name) != nil else { throw AuthError(.roleNotFound) }
             try batch.delete(.authRoles, Array(name.utf8))
-            for (userName, var user) in users where user.roles.contains(name) {
+            for userName in state.holders(of: name) {
+                guard var user = users[userName] else { continue }
                 user.roles.removeAll { $0 == name }
                 users[userName] = user
+                changed.insert(userName)
                 try save(user, in: batch)
             }
         case .roleGrantPermission(let name, let permission):
@@ -143,6 +152,7 @@ public final class AuthStore: Sendable {
                 role.keyPermission.sort { [UInt8]($0.key).lexicographicallyPrecedes([UInt8]($1.key)) }
             }
             roles[name] = role
+            changed.formUnion(state.holders(of: name))
             try save(role, in: batch)
         case .roleRevokePermission(let name, let key, let end):
             guard var role = roles[name] else { throw AuthError(.roleNotFound) }
@@ -150,11 +160,12 @@ public final class AuthStore: Sendable {
             role.keyPermission.removeAll { $0.key == key && $0.rangeEnd == end }
             guard role.keyPermission.count < before else { throw AuthError(.permissionNotGranted) }
             roles[name] = role
+            changed.formUnion(state.holders(of: name))
             try save(role, in: batch)
         }
         let revision = state.revision + (bumps ? 1 : 0)
         if bumps { try batch.put(.auth, Self.revisionKey, Self.bigEndian(revision)) }
-        let next = AuthState(enabled: enabled, revision: revision, users: users, roles: roles)
+        let next = AuthState(enabled: enabled, revision: revision, users: users, roles: roles, previous: state, changed: changed)
         current.withLock { $0 = next }
     }
 

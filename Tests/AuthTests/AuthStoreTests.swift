@@ -143,3 +143,48 @@ struct AuthStoreTests {
         #expect(try fixture.apply(.authenticate(name: "nobody", token: "x")) == AuthError(.authFailed))
     }
 }
+
+/// Many users and roles, and the per-user ranges kept up to date change by change.
+struct AuthStoreScaleTests {
+    @Test func tenThousandUsersAndRolesKeepChecksExact() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swetcd-auth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let backend = try Backend(path: directory.appendingPathComponent("db").path)
+        defer { try? backend.close() }
+        let store = try AuthStore(loadingFrom: backend.batch, tokenTTL: .seconds(300))
+        let hash = Data(try Bcrypt.hash(Array("pw".utf8), cost: 4).utf8).base64EncodedString()
+        var index: UInt64 = 0
+        func apply(_ change: AuthChange) throws {
+            index += 1
+            try store.apply(change, index: index, in: backend.batch)
+        }
+        var generator = SystemRandomNumberGenerator()
+        for number in 0..<10_000 {
+            var add = Etcdserverpb_AuthUserAddRequest()
+            add.name = "user\(number)"
+            add.hashedPassword = hash
+            try apply(.userAdd(add))
+            try apply(.roleAdd("role\(number)"))
+            var permission = Authpb_Permission()
+            permission.permType = .readwrite
+            permission.key = Data("k\(number)/".utf8)
+            permission.rangeEnd = Data("k\(number)0".utf8)
+            try apply(.roleGrantPermission(role: "role\(number)", permission))
+            try apply(.userGrantRole(user: "user\(number)", role: "role\(Int(generator.next(upperBound: UInt(number + 1))))"))
+        }
+        try backend.commit()
+        // Kept change by change, the ranges equal those computed from scratch.
+        let state = store.state
+        let fresh = try AuthStore(loadingFrom: backend.batch, tokenTTL: .seconds(300)).state
+        #expect(state.users.count == 10_000 && state.roles.count == 10_000)
+        for number in stride(from: 0, to: 10_000, by: 97) {
+            let (kept, computed) = (state.ranges(of: "user\(number)"), fresh.ranges(of: "user\(number)"))
+            #expect(kept.read == computed.read && kept.write == computed.write)
+        }
+        // Deleting a role takes its ranges away from its holders at once.
+        let holder = try #require(state.users.first { !$0.value.roles.isEmpty })
+        try apply(.roleDelete(holder.value.roles[0]))
+        #expect(store.state.ranges(of: holder.key).read == KeyRangeSet())
+    }
+}

@@ -227,7 +227,7 @@ extension EtcdServer {
         }
     }
 
-    private static func bytewiseSorted(_ names: Dictionary<String, some Any>.Keys) -> [String] {
+    private static func bytewiseSorted(_ names: [String]) -> [String] {
         names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 }
