@@ -181,16 +181,7 @@ import Testing
     @Test func authWithTokenRefresh() async throws {
         let cluster = try TestCluster.start(features: [.kv, .auth], test: "ServiceTests-authWithTokenRefresh")
         defer { cluster.stop() }
-        let admin = try cluster.client()
-        try await admin.auth.userAdd("root", password: "rootpw")
-        try await admin.auth.roleAdd("root")
-        try await admin.auth.userGrantRole("root", role: "root")
-        try await admin.auth.userAdd("app", password: "apppw")
-        try await admin.auth.roleAdd("app")
-        try await admin.auth.roleGrantPermission("app", Permission(type: .readwrite, key: "app/", rangeEnd: "app0"))
-        try await admin.auth.userGrantRole("app", role: "app")
-        try await admin.auth.authEnable()
-        await admin.close()
+        try await Self.enableAuth(on: cluster)
 
         let anonymous = try cluster.client()
         do {
@@ -232,6 +223,25 @@ import Testing
         await wrong.close()
     }
 
+    /// A simple token expires after `--auth-token-ttl` unused; the client fetches a new one
+    /// and retries, so the caller never sees `invalid auth token`.
+    @Test func anExpiredTokenIsRefreshed() async throws {
+        let cluster = try TestCluster.start(
+            features: [.kv, .auth], test: "ServiceTests-anExpiredTokenIsRefreshed", extraArguments: ["--auth-token-ttl", "1"])
+        defer { cluster.stop() }
+        let admin = try cluster.client()
+        try await admin.auth.userAdd("root", password: "rootpw")
+        try await admin.auth.userGrantRole("root", role: "root")
+        try await admin.auth.authEnable()
+        await admin.close()
+        let root = try cluster.client { $0.credentials = .init(username: "root", password: "rootpw") }
+        defer { Task { await root.close() } }
+        try await root.kv.put("k", "1")
+        // Not a race: the wait only makes sure the one-second token has expired.
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try await root.kv.get("k").value == "1")
+    }
+
     @Test func serverSideLockAndElection() async throws {
         let cluster = try TestCluster.start(features: [.kv, .lease, .lock, .election], test: "ServiceTests-serverSideLockAndElection")
         defer { cluster.stop() }
@@ -249,6 +259,49 @@ import Testing
         let value11 = try await client.election.leader("svc-election").value
         #expect(value11 == "still me")
         try await client.election.resign(leadership)
+    }
+
+    /// Locks and elections run with the caller's own permissions, as etcd's do (they are
+    /// clients of the server carrying the caller's token): only under keys it may write.
+    @Test func lockAndElectionUnderAuthUseTheCallersPermissions() async throws {
+        let cluster = try TestCluster.start(
+            features: [.kv, .lease, .lock, .election, .auth], test: "ServiceTests-lockAndElectionUnderAuth",
+            extraArguments: ["--bcrypt-cost", "4"])
+        defer { cluster.stop() }
+        try await Self.enableAuth(on: cluster)
+        let app = try cluster.client { $0.credentials = .init(username: "app", password: "apppw") }
+        defer { Task { await app.close() } }
+        let lease = try await app.lease.grant(ttl: 30)
+        let key = try await app.lock.lock("app/lock", lease: lease.id)
+        try await app.lock.unlock(key)
+        for attempt in ["elsewhere", "app0"] {
+            do {
+                _ = try await app.lock.lock(EtcdBytes(attempt), lease: lease.id)
+                Issue.record("locked \(attempt) without write access")
+            } catch let error as EtcdError {
+                #expect(error.message == "etcdserver: permission denied")
+            }
+            do {
+                _ = try await app.election.campaign(EtcdBytes(attempt), lease: lease.id, value: "me")
+                Issue.record("campaigned on \(attempt) without write access")
+            } catch let error as EtcdError {
+                #expect(error.message == "etcdserver: permission denied")
+            }
+        }
+    }
+
+    /// Users `root` (password rootpw) and `app` (apppw, read-write on `app/`), auth enabled.
+    private static func enableAuth(on cluster: TestCluster) async throws {
+        let admin = try cluster.client()
+        defer { Task { await admin.close() } }
+        try await admin.auth.userAdd("root", password: "rootpw")
+        try await admin.auth.roleAdd("root")
+        try await admin.auth.userGrantRole("root", role: "root")
+        try await admin.auth.userAdd("app", password: "apppw")
+        try await admin.auth.roleAdd("app")
+        try await admin.auth.roleGrantPermission("app", Permission(type: .readwrite, key: "app/", rangeEnd: "app0"))
+        try await admin.auth.userGrantRole("app", role: "app")
+        try await admin.auth.authEnable()
     }
 
     @Test func etcdBytesAndKeyRanges() {

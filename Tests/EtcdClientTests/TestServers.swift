@@ -49,6 +49,8 @@ final class TestMember: @unchecked Sendable {
     let peerPort: Int
     /// `name=http://127.0.0.1:peer` of every member, or nil for a single member.
     var initialCluster: String?
+    /// More flags for the server (the same for etcd and swetcd).
+    var extraArguments: [String] = []
     private(set) var child: Child?
 
     init(name: String, binary: URL, directory: URL, clientPort: Int, peerPort: Int, initialCluster: String? = nil) {
@@ -81,7 +83,7 @@ final class TestMember: @unchecked Sendable {
                 "--heartbeat-interval", "50", "--election-timeout", "500",
             ]
         }
-        return args
+        return args + extraArguments
     }
 
     /// Starts the process (again, after a stop: same data and ports).
@@ -135,7 +137,7 @@ final class TestCluster: @unchecked Sendable {
     var endpoints: [String] { members.map(\.endpoint) }
 
     /// `size` members of the server chosen for `features`, on free loopback ports.
-    static func start(size: Int = 1, features: Set<ServerFeature>, test: String) throws -> TestCluster {
+    static func start(size: Int = 1, features: Set<ServerFeature>, test: String, extraArguments: [String] = []) throws -> TestCluster {
         let (binary, kind) = try TestServerChoice.binary(for: size > 1 ? features.union([.cluster]) : features, test: test)
         return try PortRetry.start(
             portCount: 2 * size,
@@ -146,8 +148,10 @@ final class TestCluster: @unchecked Sendable {
                     ? zip(names, 0..<size).map { "\($0)=http://127.0.0.1:\(ports[2 * $1 + 1])" }.joined(separator: ",")
                     : nil
                 let members = (0..<size).map { index in
-                    TestMember(name: names[index], binary: binary, directory: root, clientPort: ports[2 * index],
-                               peerPort: ports[2 * index + 1], initialCluster: initial)
+                    let member = TestMember(name: names[index], binary: binary, directory: root, clientPort: ports[2 * index],
+                                            peerPort: ports[2 * index + 1], initialCluster: initial)
+                    member.extraArguments = extraArguments
+                    return member
                 }
                 return TestCluster(members: members, root: root, kind: kind)
             },

@@ -107,6 +107,21 @@ import Testing
         #expect(try await fixture.value(of: "/secret") == nil)
     }
 
+    @Test func theLeaseAKeyIsPutUnderNeedsNoMoreThanTheKey() async throws {
+        let fixture = try await AuthFixture.start()
+        defer { fixture.stop() }
+        var grant = Etcdserverpb_LeaseGrantRequest()
+        grant.ttl = 600
+        let lease = try await fixture.server.leaseGrant(grant, as: fixture.alice).id
+        _ = try await fixture.server.put(.key("/app/a", "1", lease: lease), as: fixture.alice)
+        // Her own lease, with only her keys: she may keep it alive and revoke it.
+        _ = try await fixture.server.leaseKeepAlive(lease, as: fixture.alice)
+        var revoke = Etcdserverpb_LeaseRevokeRequest()
+        revoke.id = lease
+        _ = try await fixture.server.leaseRevoke(revoke, as: fixture.alice)
+        #expect(try await fixture.value(of: "/app/a") == nil)
+    }
+
     @Test func requestsWithoutAValidIdentityAreRefused() async throws {
         let fixture = try await AuthFixture.start()
         defer { fixture.stop() }

@@ -148,7 +148,39 @@ private final class GatewaySession {
         // Cluster and maintenance.
         try post("cluster/member/list", "{}")
         try post("maintenance/status", "{}")
+
+        // Auth, last: the token travels in the Authorization header.
+        try post("auth/user/add", #"{"name":"root","password":"rootpw"}"#)
+        try post("auth/user/grant", #"{"user":"root","role":"root"}"#)
+        try post("auth/role/add", #"{"name":"app"}"#)
+        try post("auth/role/grant", #"{"name":"app","perm":{"permType":"READWRITE","key":"\#(b64("a/"))","range_end":"\#(b64("a0"))"}}"#)
+        try post("auth/user/add", #"{"name":"alice","password":"apw"}"#)
+        try post("auth/user/grant", #"{"user":"alice","role":"app"}"#)
+        try post("auth/role/get", #"{"role":"app"}"#)
+        try post("auth/user/get", #"{"name":"alice"}"#)
+        try post("auth/user/list", "{}")
+        try post("auth/enable", "{}")
+        try post("kv/range", #"{"key":"\#(b64("a/x"))"}"#)
+        try post("auth/authenticate", #"{"name":"alice","password":"wrong"}"#)
+        try post("auth/authenticate", #"{"name":"alice","password":"apw"}"#, keepsToken: true)
+        try post("kv/put", #"{"key":"\#(b64("a/x"))","value":"\#(b64("1"))"}"#, token: .kept)
+        try post("kv/put", #"{"key":"\#(b64("b"))","value":"\#(b64("1"))"}"#, token: .kept)
+        try post("kv/range", #"{"key":"\#(b64("a/x"))"}"#, token: .kept)
+        try post("auth/user/list", "{}", token: .kept)
+        try post("kv/range", #"{"key":"\#(b64("a/x"))"}"#, token: .given("forged.1"))
+        try post("auth/authenticate", #"{"name":"root","password":"rootpw"}"#, keepsToken: true)
+        try post("auth/disable", "{}", token: .kept)
+        try post("kv/range", #"{"key":"\#(b64("a/x"))"}"#)
     }
+
+    /// The token a request carries: the one each server issued last, or a given one.
+    enum Token {
+        case kept
+        case given(String)
+    }
+
+    /// The token each server issued last, by server role.
+    private var tokens: [String: String] = [:]
 
     // MARK: Running curl against both servers
 
@@ -158,18 +190,30 @@ private final class GatewaySession {
         return arguments
     }
 
-    private func post(_ path: String, _ body: String) throws {
-        try request("POST", path, body, normalizeVersion: path == "maintenance/status")
+    private func post(_ path: String, _ body: String, token: Token? = nil, keepsToken: Bool = false) throws {
+        try request("POST", path, body, normalizeVersion: path == "maintenance/status", token: token)
+        guard keepsToken else { return }
+        for server in pair.servers {
+            let text = String(decoding: (try? Data(contentsOf: file(server, "b"))) ?? Data(), as: UTF8.self)
+            guard let start = text.range(of: #""token":""#) else { continue }
+            tokens[server.role] = String(text[start.upperBound...].prefix { $0 != "\"" })
+        }
     }
 
     private func request(_ method: String, _ path: String, _ body: String?, prefix: String = "/v3/",
-                         normalizeVersion: Bool = false) throws {
+                         normalizeVersion: Bool = false, token: Token? = nil) throws {
         number += 1
         let label = "#\(number) \(method) \(prefix)\(path) \(body ?? "")"
         let children = try pair.servers.map { server in
-            try Child(executable: curl,
+            var authorization: [String] = []
+            switch token {
+            case .kept: authorization = ["-H", "Authorization: \(tokens[server.role] ?? "")"]
+            case .given(let value): authorization = ["-H", "Authorization: \(value)"]
+            case nil: break
+            }
+            return try Child(executable: curl,
                       arguments: curlArguments(method, "\(server.clientURL)\(prefix)\(path)", body,
-                                               headers: file(server, "h"), output: file(server, "b"), maxTime: 10),
+                                               headers: file(server, "h"), output: file(server, "b"), maxTime: 10) + authorization,
                       environment: Binaries.cleanEnvironment(), stdin: nil,
                       stdoutURL: file(server, "out"), stderrURL: file(server, "err"))
         }
@@ -283,6 +327,7 @@ enum GatewayNormalizer {
     nonisolated(unsafe) static let version = try! Regex(#""version":"[^"]*""#)
     nonisolated(unsafe) static let dbSize = try! Regex(#""dbSize(InUse)?":"[0-9]+""#)
     nonisolated(unsafe) static let decimalID = try! Regex(#""[0-9]{19}""#)
+    nonisolated(unsafe) static let token = try! Regex(#""token":"[^"]*""#)
 
     static func normalize(_ text: String, clientPort: Int, version: Bool) -> String {
         var text = text.replacingOccurrences(of: "127.0.0.1:\(clientPort)", with: "127.0.0.1:<CLIENT-PORT>")
@@ -292,6 +337,8 @@ enum GatewayNormalizer {
             text = replace(Self.dbSize, in: text) { $0.prefix { $0 != ":" } + #":"<DB-SIZE>""# }
         }
         text = sortLeaseList(text)
+        // Tokens are random (and JWTs differ in their expiry).
+        text = text.replacing(Self.token, with: #""token":"<TOKEN>""#)
         // Server-chosen lease IDs: the member ID's low 16 bits (694d) on top.
         text = replace(Self.decimalID, in: text) { match in
             guard let value = UInt64(match.dropFirst().dropLast()), value >> 48 == 0x694d else { return String(match) }
