@@ -2,7 +2,7 @@ import EtcdProto
 import EtcdServer
 import LeanGRPC
 
-/// `etcdserverpb.Maintenance`: status and hashes. Alarms are never raised (there is no
+/// `etcdserverpb.Maintenance`: status, hashes and snapshots. Alarms are never raised (there is no
 /// space quota yet), so the alarm list is always empty. Under auth, as in etcd 3.6: Status
 /// and listing alarms need a user, everything else the root role.
 enum MaintenanceService {
@@ -19,13 +19,12 @@ enum MaintenanceService {
         routes.rootOnly(Method.Defragment.descriptor, server: server) { (_: Etcdserverpb_DefragmentRequest) -> Etcdserverpb_DefragmentResponse in
             throw Unsupported.feature("defragment")
         }
-        routes.rootOnly(Method.Hash.descriptor, server: server) { (_: Etcdserverpb_HashRequest) -> Etcdserverpb_HashResponse in
-            throw Unsupported.feature("Hash (use HashKV)")
-        }
+        routes.rootOnly(Method.Hash.descriptor, server: server) { (_: Etcdserverpb_HashRequest) in try server.backendHash() }
         routes.streaming(Method.Snapshot.descriptor) {
-            (requests: GRPCRequestStream<Etcdserverpb_SnapshotRequest>, _: GRPCResponseWriter<Etcdserverpb_SnapshotResponse>) in
-            try await server.requireAdmin(Credentials(requests.head))
-            throw Unsupported.feature("snapshot")
+            (requests: GRPCRequestStream<Etcdserverpb_SnapshotRequest>, responses: GRPCResponseWriter<Etcdserverpb_SnapshotResponse>) in
+            var iterator = requests.makeAsyncIterator()
+            guard try await iterator.next() != nil else { throw GRPCStatus.missingRequest }
+            try await server.sendSnapshot(as: Credentials(requests.head)) { try await responses.write($0) }
         }
         routes.rootOnly(Method.MoveLeader.descriptor, server: server) { (request: Etcdserverpb_MoveLeaderRequest) in
             try await server.moveLeader(to: request.targetID)

@@ -83,9 +83,9 @@ struct Gateway: Sendable {
         },
         "/v3/maintenance/hashkv": admin(Etcdserverpb_HashKVRequest.self) { try $0.hashKV(revision: $1.revision) },
         "/v3/maintenance/alarm": unary(Etcdserverpb_AlarmRequest.self) { try await MaintenanceService.alarm($1, server: $0, caller: $2) },
-        "/v3/maintenance/hash": unsupported(Etcdserverpb_HashRequest.self, Unsupported.feature("Hash (use HashKV)")),
+        "/v3/maintenance/hash": admin(Etcdserverpb_HashRequest.self) { server, _ in try server.backendHash() },
         "/v3/maintenance/defragment": unsupported(Etcdserverpb_DefragmentRequest.self, Unsupported.feature("defragment")),
-        "/v3/maintenance/snapshot": unsupported(Etcdserverpb_SnapshotRequest.self, Unsupported.feature("snapshot")),
+        "/v3/maintenance/snapshot": .streaming(snapshot),
         "/v3/maintenance/transfer-leadership": admin(Etcdserverpb_MoveLeaderRequest.self) { server, request in
             try await server.moveLeader(to: request.targetID)
             return Etcdserverpb_MoveLeaderResponse()
@@ -185,6 +185,12 @@ struct Gateway: Sendable {
                 throw error
             }
         }
+    }
+
+    /// `/v3/maintenance/snapshot`: the backend's chunks, then its SHA-256.
+    private static func snapshot(server: EtcdServer, body: String, caller: Credentials, writer: HTTPBodyWriter) async throws {
+        _ = try GatewayJSON.decode(Etcdserverpb_SnapshotRequest.self, from: Substring(body.isEmpty ? "{}" : body))
+        try await server.sendSnapshot(as: caller) { try await writer.write(GatewayJSON.result($0)) }
     }
 
     /// `/v3/election/observe`: the leader's values as they change.

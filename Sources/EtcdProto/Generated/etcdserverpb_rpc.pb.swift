@@ -719,6 +719,8 @@ public nonisolated struct Etcdserverpb_HashKVResponse: Sendable {
 
   public var compactRevision: Int64 = 0
 
+  public var hashRevision: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3201,7 +3203,7 @@ nonisolated extension Etcdserverpb_HashKVRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Etcdserverpb_HashKVResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HashKVResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}hash\0\u{3}compact_revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}header\0\u{1}hash\0\u{3}compact_revision\0\u{3}hash_revision\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3212,6 +3214,7 @@ nonisolated extension Etcdserverpb_HashKVResponse: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularMessageField(value: &self._header) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.hash) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.compactRevision) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.hashRevision) }()
       default: break
       }
     }
@@ -3231,6 +3234,9 @@ nonisolated extension Etcdserverpb_HashKVResponse: SwiftProtobuf.Message, SwiftP
     if self.compactRevision != 0 {
       try visitor.visitSingularInt64Field(value: self.compactRevision, fieldNumber: 3)
     }
+    if self.hashRevision != 0 {
+      try visitor.visitSingularInt64Field(value: self.hashRevision, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3238,6 +3244,7 @@ nonisolated extension Etcdserverpb_HashKVResponse: SwiftProtobuf.Message, SwiftP
     if lhs._header != rhs._header {return false}
     if lhs.hash != rhs.hash {return false}
     if lhs.compactRevision != rhs.compactRevision {return false}
+    if lhs.hashRevision != rhs.hashRevision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -38,6 +38,7 @@ extension EtcdServer {
             response.header = header(revision: result.revision)
             response.hash = result.hash
             response.compactRevision = result.compactRevision
+            response.hashRevision = result.revision
             return response
         } catch {
             throw EtcdError.wrapping(error)
