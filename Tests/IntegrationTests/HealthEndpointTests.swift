@@ -33,6 +33,19 @@ import TestLoad
             #expect(metrics.contains { $0.hasPrefix(series) }, "/metrics has \(series)")
         }
         #expect(metrics.contains { $0.hasPrefix("etcd_server_healthchecks_total{") && $0.contains("name=\"linearizable_read\"") })
+        // The process series Go's Prometheus client exports, with values a live process has.
+        let value = { (name: String) in
+            metrics.first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+        #expect((value("process_virtual_memory_bytes") ?? 0) > (value("process_resident_memory_bytes") ?? 0))
+        #expect((value("process_open_fds") ?? 0) > 3)
+        #expect((value("process_max_fds") ?? 0) >= (value("process_open_fds") ?? .infinity))
+        #expect((value("process_cpu_seconds_total") ?? 0) > 0)
+        let started = value("process_start_time_seconds") ?? 0
+        #expect(abs(started - Date().timeIntervalSince1970) < 600, "started \(started)")
+        #expect(value("etcd_server_is_learner") == 0)
+        #expect(metrics.contains { $0.hasPrefix("etcd_server_id{server_id=\"") && Double($0.split(separator: " ").last ?? "") == 1 })
 
         // The other two members go: m1 has no leader and no quorum.
         cluster.kill("m2")

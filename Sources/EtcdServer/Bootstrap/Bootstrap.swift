@@ -171,6 +171,7 @@ extension EtcdServer {
         }
         let waits = WaitRegistry()
         let metrics = ServerMetrics(serverVersion: ServerVersion.server)
+        metrics.recordServerID(origin.memberID)
         let applier = try EntryApplier(
             store: store, backend: backend, membership: membership, lessor: lessor, auth: auth, waits: waits,
             localMemberID: origin.memberID, maxLearners: config.maxLearners, metrics: metrics, logger: logger)

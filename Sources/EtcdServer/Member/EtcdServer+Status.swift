@@ -9,6 +9,8 @@ extension EtcdServer {
         metrics.keys.record(store.liveKeyCount)
         metrics.watchers.record(store.watchable.watcherCount)
         metrics.proposalsPending.record(waits.count)
+        metrics.isLearner.record(isLearner ? 1 : 0)
+        metrics.process.refresh()
     }
 
     /// This member's Status: version, database sizes, Raft indexes, leader.

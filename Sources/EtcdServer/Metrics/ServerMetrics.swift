@@ -29,7 +29,15 @@ final class ServerMetrics: Sendable {
     let leasesRevoked = Counter(label: "etcd_debugging_lease_revoked_total")
     let leasesRenewed = Counter(label: "etcd_debugging_lease_renewed_total")
 
+    let isLearner = Gauge(label: "etcd_server_is_learner")
+    let process = ProcessMetrics()
+
     init(serverVersion: String) {
         Gauge(label: "etcd_server_version", dimensions: [("server_version", serverVersion)]).record(1)
+    }
+
+    /// etcd's `etcd_server_id`: 1, labelled with this member's ID in hex.
+    func recordServerID(_ id: UInt64) {
+        Gauge(label: "etcd_server_id", dimensions: [("server_id", String(id, radix: 16))]).record(1)
     }
 }
