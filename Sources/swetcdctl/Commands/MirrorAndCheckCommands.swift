@@ -133,14 +133,17 @@ enum CheckCommands {
             long: "If no endpoint is provided, localhost will be used. If multiple endpoints are provided, first endpoint will be used.")
         let dsLoad = datascale.flags.string("load", nil, "s",
             "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)")
-        _ = datascale.flags.string("prefix", nil, "/etcdctl-check-datascale/", "The prefix for writing the datascale check's keys.")
-        _ = datascale.flags.bool("auto-compact", nil, false, "Compact storage with last revision after test is finished.")
-        _ = datascale.flags.bool("auto-defrag", nil, false, "Defragment storage after test is finished.")
+        let dsPrefix = datascale.flags.string("prefix", nil, "/etcdctl-check-datascale/", "The prefix for writing the datascale check's keys.")
+        let dsCompact = datascale.flags.bool("auto-compact", nil, false, "Compact storage with last revision after test is finished.")
+        let dsDefrag = datascale.flags.bool("auto-defrag", nil, false, "Defragment storage after test is finished.")
         datascale.run = { invocation in
-            guard aliases[dsLoad.string] != nil else { exitWithError(.badFeature, "unknown load option \(dsLoad.string)") }
-            _ = await app.client(invocation)
-            Out.line("FAIL: Could not read process_resident_memory_bytes before the put operations.")
-            exitProcess(.error)
+            guard let name = aliases[dsLoad.string], let model = datascaleModels[name] else {
+                exitWithError(.badFeature, "unknown load option \(dsLoad.string)")
+            }
+            let client = await app.client(invocation)
+            await runDatascale(
+                app, client, endpoint: app.endpointList.first ?? "127.0.0.1:2379", model, prefix: dsPrefix.string,
+                compact: dsCompact.bool, defrag: dsDefrag.bool)
         }
         check.add(perf, datascale)
         app.root.add(check)
@@ -192,18 +195,7 @@ enum CheckCommands {
         }
         _ = await progress.result
         let deleted = await app.call { try await client.kv.delete(.prefix(EtcdBytes(prefix)), timeout: .seconds(30)) }
-        if compact {
-            Out.line("Compacting with revision \(deleted.header.revision)")
-            _ = await app.call { try await client.kv.compact(deleted.header.revision, physical: true, timeout: .seconds(30)) }
-            Out.line("Compacted with revision \(deleted.header.revision)")
-        }
-        if defrag {
-            for endpoint in client.endpoints {
-                Out.line("Defragmenting \(GoFormat.quote(endpoint))")
-                _ = await app.call { try await client.maintenance.defragment(endpoint: endpoint, timeout: .seconds(30)) }
-                Out.line("Defragmented \(GoFormat.quote(endpoint))")
-            }
-        }
+        await compactAndDefragment(app, client, revision: deleted.header.revision, compact: compact, defrag: defrag)
         let latencies = results.filter(\.1).map(\.0)
         let errors = results.count - latencies.count
         let elapsed = Double(model.duration)
