@@ -45,6 +45,8 @@ public struct ServerConfig: Sendable {
     public var peerTLS = TLSSettings()
     /// Cipher suites, protocol versions and generated certificates' validity, for both ports.
     public var tlsPolicy = TLSPolicy()
+    /// `--auto-compaction-mode` and `--auto-compaction-retention`; nil: no auto-compaction.
+    public var autoCompaction: AutoCompaction?
     /// `--auth-token`: `simple`, or `jwt,` and the JWT options.
     public var authToken = "simple"
     /// `--auth-token-ttl`: seconds a simple token lives unused (0: etcd's 300).
@@ -103,7 +105,7 @@ public struct ServerConfig: Sendable {
         .init(
             "experimental-watch-progress-notify-interval", default: "10m0s",
             usage: "Duration of periodic watch progress notifications."),
-    ] + renamedFlagDefinitions + tlsFlags + authFlags + [
+    ] + renamedFlagDefinitions + tlsFlags + authFlags + compactionFlags + [
         .init("log-level", default: "info", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal."),
         .init("version", isBoolean: true, usage: "Print the version and exit."),
         .init("help", isBoolean: true, usage: "Show this help and exit."),
@@ -170,6 +172,7 @@ public struct ServerConfig: Sendable {
         if listenClientURLs.isEmpty { throw ConfigError("--listen-client-urls must name at least one URL") }
         try parseTLS(values)
         try parseAuth(values)
+        try parseCompaction(values)
         if values.isSet("listen-client-urls") && !values.isSet("advertise-client-urls") {
             throw ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly")
         }

@@ -32,6 +32,13 @@ extension EtcdServer {
             await self.publish()
         }
         background.withLock { $0 += [timeouts, stopping, publish] }
+        if let policy = config.autoCompaction {
+            let compactor = Task { [weak self] in
+                guard let self else { return }
+                await self.runAutoCompaction(policy)
+            }
+            background.withLock { $0.append(compactor) }
+        }
     }
 
     /// Proposes this member's name and client URLs until they are applied (etcd's publish),
