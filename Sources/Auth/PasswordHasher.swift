@@ -6,15 +6,21 @@ import Synchronization
 /// threads that serve other requests. Past `maxWaiting` queued jobs, new ones are refused
 /// with etcd's `too many requests`.
 public final class PasswordHasher: Sendable {
-    private let queue = DispatchQueue(label: "swetcd-bcrypt", qos: .utility)
+    private let queue: DispatchQueue
     private let waiting = Atomic(0)
     private let maxWaiting: Int
     /// The cost new hashes are made with (`--bcrypt-cost`).
     public let cost: Int
 
-    public init(cost: Int, maxWaiting: Int = 256) {
+    public convenience init(cost: Int, maxWaiting: Int = 256) {
+        self.init(cost: cost, maxWaiting: maxWaiting, queue: DispatchQueue(label: "swetcd-bcrypt", qos: .utility))
+    }
+
+    /// A hasher on `queue`, which must be serial (tests hand in one they suspend).
+    init(cost: Int, maxWaiting: Int, queue: DispatchQueue) {
         self.cost = cost
         self.maxWaiting = maxWaiting
+        self.queue = queue
     }
 
     /// A new hash of `password`.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,7 +32,7 @@ public enum Ports {
         }
     }
 
-    private static let cursor = LockedValue(range.lowerBound + Int(getpid()) * 7919 % range.count)
+    private static let cursor = Mutex(range.lowerBound + Int(getpid()) * 7919 % range.count)
 
     /// Whether 127.0.0.1:`port` can be bound now (tried and released at once).
     private static func isFree(_ port: Int) throws -> Bool {
@@ -50,20 +51,6 @@ public enum Ports {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         return bound == 0
-    }
-}
-
-/// A value shared between threads behind a lock.
-final class LockedValue<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }
 

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 
 @testable import Auth
@@ -34,21 +36,57 @@ struct BcryptTests {
         }
     }
 
+    /// With the queue held, exactly `maxWaiting` checks wait and the rest are refused at once
+    /// with etcd's `too many requests`; the waiting ones finish once the queue runs.
     @Test func aFloodOfChecksIsBoundedNotQueuedForever() async throws {
-        let hasher = PasswordHasher(cost: 4, maxWaiting: 2)
+        let queue = DispatchQueue(label: "held-bcrypt")
+        queue.suspend()
+        let held = HeldQueue(queue)
+        // Without a bound nothing is refused and nothing would release the queue: the test
+        // then fails on its counts instead of hanging.
+        let failsafe = Task {
+            try await Task.sleep(for: .seconds(30))
+            held.release()
+        }
+        defer { failsafe.cancel() }
+        let hasher = PasswordHasher(cost: 4, maxWaiting: 2, queue: queue)
         let hash = try Bcrypt.hash(Array("pw".utf8), cost: 4)
-        let outcomes = await withTaskGroup(of: Result<Bool, AuthError>.self) { group in
-            for _ in 0..<40 {
+        let (refused, matched) = await withTaskGroup(of: Result<Bool, AuthError>.self) { group in
+            for _ in 0..<10 {
                 group.addTask { do throws(AuthError) { return .success(try await hasher.verify(Array("pw".utf8), hash: hash)) } catch { return .failure(error) } }
             }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(outcomes.contains { if case .success(true) = $0 { true } else { false } })
-        #expect(outcomes.allSatisfy { outcome in
-            switch outcome {
-            case .success(let matched): matched
-            case .failure(let error): error == AuthError(.tooManyRequests)
+            var refused = 0
+            var matched = 0
+            for await outcome in group {
+                switch outcome {
+                case .failure(let error):
+                    #expect(error == AuthError(.tooManyRequests))
+                    refused += 1
+                    // The refusals come first: the others cannot finish while the queue is held.
+                    if refused == 8 { held.release() }
+                case .success(let ok):
+                    #expect(refused == 8, "a check finished before the queue ran")
+                    if ok { matched += 1 }
+                }
             }
-        })
+            return (refused, matched)
+        }
+        #expect(refused == 8 && matched == 2)
+    }
+}
+
+/// A suspended queue resumed exactly once (a second resume would trap).
+private final class HeldQueue: Sendable {
+    private let queue: DispatchQueue
+    private let held = Mutex(true)
+
+    init(_ queue: DispatchQueue) { self.queue = queue }
+
+    func release() {
+        held.withLock { held in
+            guard held else { return }
+            held = false
+            queue.resume()
+        }
     }
 }

@@ -53,6 +53,30 @@ import TestLoad
             let ours = try run(swetcdctl, entry, server: tlsServer, pki: pki)
             #expect(ours == reference, "\(entry.label)")
         }
+
+        // Under auth, a call without a token runs as the certificate's CN (`client`), and a
+        // password still works beside the certificate: both CLIs, the same answers.
+        for command in [
+            "user add root:rootpw", "user grant-role root root", "role add app", "role grant-permission app read tls-ctl",
+            "user add client --no-password", "user grant-role client app", "auth enable",
+        ] {
+            let setup = try run(etcdctl, Case(label: command, flags: good, command: command.split(separator: " ").map(String.init)),
+                                server: tlsServer, pki: pki)
+            try #require(setup.hasPrefix("exit 0"), "\(command): \(setup)")
+        }
+        let asCertificate = [
+            Case(label: "the certificate's user reads", flags: good, command: ["get", "tls-ctl"]),
+            Case(label: "the certificate's user may not write", flags: good, command: ["put", "tls-ctl", "w"]),
+            Case(label: "a certificate naming no user", flags: ["--cacert", "ca", "--cert", "server", "--key", "server"], command: ["get", "tls-ctl"]),
+            Case(label: "a password beside the certificate", flags: good, command: ["--user", "root:rootpw", "get", "tls-ctl"]),
+            Case(label: "a password for the no-password user", flags: good, command: ["--user", "client:x", "get", "tls-ctl"]),
+        ]
+        for entry in asCertificate {
+            let reference = try run(etcdctl, entry, server: tlsServer, pki: pki)
+            let ours = try run(swetcdctl, entry, server: tlsServer, pki: pki)
+            #expect(ours == reference, "\(entry.label)")
+        }
+        #expect(try run(swetcdctl, asCertificate[0], server: tlsServer, pki: pki).contains("tls-ctl\nv"), "the read succeeded")
     }
 
     /// Runs `binary` for `entry`; returns its exit status, stdout and its `Error:` lines.

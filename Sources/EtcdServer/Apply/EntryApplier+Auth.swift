@@ -6,7 +6,7 @@ import EtcdProto
 /// roles and permissions go to the auth store.
 extension EntryApplier {
     func applyAuthorized(_ request: Swetcdpb_InternalRequest, at index: UInt64) throws -> Result<ApplyResult, EtcdError> {
-        guard let body = request.request else { return try applyRequest(request) }
+        guard let body = request.request else { return try applyRequest(request, at: index) }
         // Proposals nobody waits for are the member's own housekeeping (revoking expired
         // leases), which etcd also runs with root's rights.
         if request.header.id != 0 {
@@ -17,7 +17,11 @@ extension EntryApplier {
                 return .failure(EtcdError(error))
             }
         }
-        guard let change = AuthChange(body) else { return try applyRequest(request) }
+        return try applyRequest(request, at: index)
+    }
+
+    /// Applies a change to users, roles, permissions or the enabled flag (or issues a token).
+    func applyAuthChange(_ change: AuthChange, at index: UInt64) throws -> Result<ApplyResult, EtcdError> {
         do {
             try auth.apply(change, index: index, in: backend.batch)
         } catch let error as AuthError {

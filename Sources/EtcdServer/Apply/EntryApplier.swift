@@ -114,7 +114,7 @@ final class EntryApplier {
         return effects
     }
 
-    func applyRequest(_ request: Swetcdpb_InternalRequest) throws -> Result<ApplyResult, EtcdError> {
+    func applyRequest(_ request: Swetcdpb_InternalRequest, at index: UInt64) throws -> Result<ApplyResult, EtcdError> {
         switch request.request {
         case .put(let put):
             return writeTxn { txn throws(EtcdError) in try .put(kv.checkedPut(put, in: txn)) }
@@ -184,7 +184,8 @@ final class EntryApplier {
             return .failure(.notCapable)
         case .authenticate, .authEnable, .authDisable, .authUserAdd, .authUserDelete, .authUserChangePassword, .authUserGrantRole,
             .authUserRevokeRole, .authRoleAdd, .authRoleDelete, .authRoleGrantPermission, .authRoleRevokePermission:
-            preconditionFailure("auth changes are applied by applyAuthorized")
+            guard let body = request.request, let change = AuthChange(body) else { return .failure(.notCapable) }
+            return try applyAuthChange(change, at: index)
         }
     }
 
